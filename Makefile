@@ -1,0 +1,47 @@
+# redrive: the two entry points are `make demo` and `make test`.
+BUILD_DIR ?= build
+ASAN_DIR  ?= build-asan
+JOBS      ?= $(shell nproc)
+CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+SOURCES    = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+
+.PHONY: help deps build test unit integration asan demo format format-check bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+deps: ## install every missing Debian package (idempotent)
+	@scripts/install-deps
+
+build: deps ## build every binary into build/bin/
+	@test -f $(BUILD_DIR)/CMakeCache.txt || cmake -S . -B $(BUILD_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build ## install deps, build, run every test (unit + integration) through ctest
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+unit: build ## only the pure unit tests
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+integration: build ## only the tests against a real PostgreSQL
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L integration
+
+asan: deps ## address + undefined-behaviour sanitizer build running every test
+	@test -f $(ASAN_DIR)/CMakeCache.txt || cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DREDRIVE_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
+
+demo: build ## run the whole system locally
+	@scripts/demo
+
+bench: build ## benchmarks that print figures (never part of make test)
+	@scripts/bench
+
+format: ## rewrite every C++ file with clang-format
+	clang-format -i $(SOURCES)
+
+format-check: ## fail when a C++ file is not clang-format clean
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean: ## remove build trees
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/config/config.hpp"
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace redrive::pg {
+
+// A libpq connection string for `database`, tagged with `application_name` (workers use
+// their instance id, so the controller can tell a live claim holder from a dead one in
+// pg_stat_activity) and with the configured connect and statement timeouts.
+std::string ConnectionString(const config::Database& database, std::string_view application_name);
+
+// Opens a connection; throws pqxx::broken_connection with libpq's reason on failure.
+std::unique_ptr<pqxx::connection_base> Connect(const config::Database& database,
+                                          std::string_view application_name);
+
+// One round trip on a fresh connection. nullopt when the database answered, otherwise why
+// not (with any password removed).
+std::optional<std::string> Ping(const config::Database& database);
+
+}  // namespace redrive::pg
