@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/config/config.hpp"
+
+namespace redrive::pg {
+
+// LISTENs on one channel with a connection of its own (LISTEN state must never share a
+// connection with transactions) on its own thread. Calls `wake` for every notification, and
+// once after every (re)connect, because notifications sent while it was away are lost and
+// the caller has to poll once to catch up. Reconnects with capped, jittered backoff and
+// reports its connection state through `connected`.
+class NotificationListener {
+ public:
+  struct Callbacks {
+    std::function<void()> wake;
+    std::function<void(bool up, const std::string& error)> connected;
+  };
+
+  NotificationListener(config::Database database, std::string application_name,
+                       std::string channel, Callbacks callbacks);
+  ~NotificationListener();  // stops and joins (within ~half a second)
+  NotificationListener(const NotificationListener&) = delete;
+  NotificationListener& operator=(const NotificationListener&) = delete;
+
+ private:
+  void Run();
+
+  config::Database database_;
+  std::string application_name_;
+  std::string channel_;
+  Callbacks callbacks_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace redrive::pg

@@ -1,0 +1,81 @@
+// redrive-worker: flags -> configuration -> one consumer -> run until SIGTERM.
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/config/config.hpp"
+#include "core/runtime/failpoints.hpp"
+#include "core/runtime/log.hpp"
+#include "workers/worker.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr int kExitUsage = 2;
+// PostgreSQL truncates application_name to 63 bytes; the controller matches claimed_by
+// against it, so the instance id must fit.
+constexpr std::size_t kMaxInstanceId = 63;
+
+std::string DefaultInstanceId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "worker");
+  std::string id = std::string(host) + "-" + std::to_string(::getpid());
+  if (id.size() > kMaxInstanceId) id = id.substr(id.size() - kMaxInstanceId);
+  return id;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  redrive::log::SetComponent("worker");
+  po::options_description options("redrive-worker options");
+  options.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(), "YAML configuration file (REDRIVE_* env vars override)")(
+      "consumer", po::value<std::string>(), "payment, webhook or noop");
+  po::variables_map flags;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), flags);
+    po::notify(flags);
+  } catch (const po::error& error) {
+    std::cerr << "redrive-worker: " << error.what() << "\n";
+    return kExitUsage;
+  }
+  if (flags.count("help")) {
+    std::cout << "usage: redrive-worker --consumer payment|webhook|noop [--config FILE]\n\n"
+              << options;
+    return 0;
+  }
+  const std::string consumer = flags.count("consumer") ? flags["consumer"].as<std::string>() : "";
+  if (std::find(std::begin(redrive::workers::kConsumers), std::end(redrive::workers::kConsumers),
+                consumer) == std::end(redrive::workers::kConsumers)) {
+    std::cerr << "redrive-worker: --consumer must be payment, webhook or noop\n";
+    return kExitUsage;
+  }
+
+  std::optional<std::string> config_path;
+  if (flags.count("config")) config_path = flags["config"].as<std::string>();
+  redrive::workers::WorkerSetup setup;
+  setup.config = redrive::config::LoadOrExit(config_path);  // exits 2 naming the key
+  setup.consumer = consumer;
+  if (consumer == "webhook" && setup.config.webhook.url.empty()) {
+    std::cerr << "redrive: invalid configuration: webhook.url: required with --consumer webhook\n";
+    return kExitUsage;
+  }
+  for (const auto& error : redrive::runtime::ActiveFailpoints().errors) {
+    std::cerr << "redrive-worker: " << error << "\n";
+    return kExitUsage;
+  }
+  setup.instance_id = setup.config.worker.instance_id.empty() ? DefaultInstanceId()
+                                                              : setup.config.worker.instance_id;
+  if (setup.instance_id.size() > kMaxInstanceId) {
+    std::cerr << "redrive: invalid configuration: worker.instance_id: longer than 63 bytes\n";
+    return kExitUsage;
+  }
+  redrive::log::Level level = redrive::log::Level::kInfo;
+  redrive::log::ParseLevel(setup.config.log.level, level);
+  redrive::log::SetLevel(level);
+  return redrive::workers::RunWorker(setup);
+}

@@ -1,0 +1,277 @@
+#include "workers/worker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <iostream>
+#include <random>
+
+#include "core/decide/circuit_breaker.hpp"
+#include "core/http/admin_server.hpp"
+#include "core/http/gateway_client.hpp"
+#include "core/metrics/worker_metrics.hpp"
+#include "core/pg/database_watch.hpp"
+#include "core/pg/notification_listener.hpp"
+#include "core/runtime/failpoints.hpp"
+#include "core/runtime/health.hpp"
+#include "core/runtime/log.hpp"
+#include "core/runtime/sleep.hpp"
+#include "core/runtime/system_clock.hpp"
+#include "core/runtime/wake_signal.hpp"
+#include "workers/consumers/noop_consumer.hpp"
+#include "workers/consumers/payment_consumer.hpp"
+#include "workers/consumers/webhook_consumer.hpp"
+#include "workers/database.hpp"
+#include "workers/event_actions.hpp"
+
+namespace redrive::workers {
+namespace {
+
+namespace net = boost::asio;
+using std::chrono::milliseconds;
+
+constexpr const char* kVersion = "0.1.0";
+
+// The claim loop and the bookkeeping of in-flight events. Everything here runs on the
+// io_context's single thread, so plain members need no locks.
+class ClaimLoop {
+ public:
+  ClaimLoop(const WorkerSetup& setup, Consumer& consumer, Database& database,
+            metrics::WorkerMetrics& metrics, const Clock& clock, net::io_context& io)
+      : setup_(setup),
+        consumer_(consumer),
+        database_(database),
+        metrics_(metrics),
+        clock_(clock),
+        io_(io),
+        wake_(io.get_executor()),
+        slot_freed_(io.get_executor()) {}
+
+  void Wake() { wake_.Notify(); }
+
+  net::awaitable<void> Run() {
+    const auto& worker = setup_.config.worker;
+    const milliseconds poll(worker.poll_interval_ms);
+    milliseconds database_backoff(100);
+    std::mt19937 random{std::random_device{}()};
+    while (!draining_) {
+      const int free_slots = worker.concurrency - inflight_;
+      if (free_slots <= 0) {
+        co_await slot_freed_.Wait(poll);
+        continue;
+      }
+      if (!consumer_.ShouldClaim()) {
+        co_await wake_.Wait(std::min(poll, milliseconds(500)));
+        continue;
+      }
+      const int limit = std::min(worker.batch_size, consumer_.ClaimLimit(free_slots));
+      const pg::ClaimRequest request{.consumer = setup_.consumer,
+                                     .instance_id = setup_.instance_id,
+                                     .limit = limit,
+                                     .lease = std::chrono::seconds(worker.lease_seconds),
+                                     .max_payload_bytes = worker.max_payload_bytes};
+      const DbWork<std::vector<pg::ClaimedEvent>> claim = [request](pqxx::connection_base& c) {
+        return pg::Claim(c, request);
+      };
+      auto claimed = co_await database_.Run<std::vector<pg::ClaimedEvent>>(claim);
+      if (!claimed.ok()) {
+        log::Warn("claim failed, backing off",
+                  {{"consumer", setup_.consumer},
+                   {"error", claimed.error->what()},
+                   {"backoff_ms", static_cast<std::int64_t>(database_backoff.count())}});
+        co_await runtime::AsyncSleep(milliseconds(
+            std::uniform_int_distribution<long>(50, database_backoff.count())(random)));
+        database_backoff = std::min(database_backoff * 2, milliseconds(5000));
+        continue;
+      }
+      database_backoff = milliseconds(100);
+      std::vector<pg::ClaimedEvent> events = std::move(claimed.value);
+      if (!events.empty()) {
+        metrics_.claims_total.Increment(static_cast<double>(events.size()));
+        runtime::HitFailpoint("after_claim");
+      }
+      for (auto& event : events) {
+        ++inflight_;
+        metrics_.inflight.Set(inflight_);
+        net::co_spawn(io_, HandleOne(std::move(event)), net::detached);
+      }
+      // Caught up: sleep until a NOTIFY, the poll backstop, or shutdown.
+      if (static_cast<int>(events.size()) < limit) co_await wake_.Wait(poll);
+    }
+  }
+
+  // Stops claiming; in-flight events go on.
+  void BeginDrain() {
+    draining_ = true;
+    wake_.Notify();
+    slot_freed_.Notify();
+  }
+
+  int inflight() const { return inflight_; }
+
+ private:
+  net::awaitable<void> HandleOne(pg::ClaimedEvent event) {
+    const auto started = clock_.Now();
+    EventOutcome outcome = EventOutcome::kAbandoned;
+    try {
+      outcome = co_await consumer_.Handle(event);
+    } catch (const std::exception& error) {
+      // A bug, not bad data: the row is left to lease expiry and the controller.
+      log::Error("event handler failed", {{"event_id", event.event_id},
+                                          {"consumer", event.consumer},
+                                          {"error", error.what()}});
+    }
+    metrics_.Events(std::string(ToString(outcome))).Increment();
+    metrics_.event_duration_seconds.Observe(
+        std::chrono::duration<double>(clock_.Now() - started).count());
+    --inflight_;
+    metrics_.inflight.Set(inflight_);
+    slot_freed_.Notify();
+  }
+
+  const WorkerSetup& setup_;
+  Consumer& consumer_;
+  Database& database_;
+  metrics::WorkerMetrics& metrics_;
+  const Clock& clock_;
+  net::io_context& io_;
+  runtime::WakeSignal wake_;
+  runtime::WakeSignal slot_freed_;
+  int inflight_ = 0;
+  bool draining_ = false;
+};
+
+net::awaitable<void> Heartbeat(runtime::Health& health) {
+  while (true) {
+    health.Beat();
+    co_await runtime::AsyncSleep(milliseconds(1000));
+  }
+}
+
+// SIGTERM: readiness 503, stop claiming, let in-flight events finish within the grace
+// period, then give back whatever is still claimed so other workers take it at once.
+net::awaitable<void> DrainOnSignal(net::signal_set& signals, ClaimLoop& loop,
+                                   runtime::Health& health, Database& database,
+                                   const WorkerSetup& setup, net::io_context& io) {
+  auto [error, signal] = co_await signals.async_wait(net::as_tuple(net::use_awaitable));
+  if (error) co_return;
+  log::Info("draining", {{"signal", signal}, {"inflight", loop.inflight()}});
+  health.SetDraining();
+  loop.BeginDrain();
+  const auto grace = std::chrono::seconds(setup.config.worker.shutdown_grace_seconds);
+  milliseconds waited(0);
+  while (loop.inflight() > 0 && waited < grace) {
+    co_await runtime::AsyncSleep(milliseconds(20));
+    waited += milliseconds(20);
+  }
+  if (loop.inflight() > 0) {
+    const std::string instance = setup.instance_id;
+    const DbWork<int> release_all = [instance](pqxx::connection_base& c) {
+      return pg::ReleaseAllClaims(c, instance);
+    };
+    const auto released = co_await database.Run<int>(release_all);
+    if (released.ok()) {
+      log::Warn("grace period over, released unfinished claims",
+                {{"inflight", loop.inflight()}, {"released", released.value}});
+    } else {
+      log::Error("could not release claims; they return when their lease expires",
+                 {{"error", released.error->what()}});
+    }
+  }
+  log::Info("drained", {{"inflight", loop.inflight()}});
+  io.stop();
+}
+
+}  // namespace
+
+int RunWorker(const WorkerSetup& setup) {
+  const config::Config& config = setup.config;
+  net::io_context io;
+  runtime::SystemClock clock;
+  runtime::Health health(clock, std::chrono::seconds(config.admin.liveness_timeout_seconds));
+  metrics::Registry registry({.component = "worker", .version = kVersion});
+  metrics::WorkerMetrics metrics(registry, setup.consumer);
+
+  http::AdminServer admin({.listen = config.admin.listen,
+                           .request_timeout = milliseconds(config.admin.request_timeout_ms)},
+                          health, registry);
+  try {
+    admin.Start();
+  } catch (const std::exception& error) {
+    log::Error("cannot start the admin server", {{"error", error.what()}});
+    return 1;
+  }
+
+  health.SetReady("database", false, "not checked yet");
+  pg::DatabaseWatch watch(config.database, milliseconds(2000),
+                          [&health](const std::optional<std::string>& error) {
+                            health.SetReady("database", !error, error.value_or(""));
+                          });
+
+  Database database(config.database, setup.instance_id,
+                    [&metrics](const pg::DatabaseError&) { metrics.database_errors_total.Increment(); });
+  std::mt19937_64 random{std::random_device{}()};
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  EventActions actions(database, metrics, config.worker, setup.instance_id,
+                       [&random, &unit] { return unit(random); });
+
+  // Only the chosen consumer's dependencies are built.
+  std::unique_ptr<http::GatewayClient> gateway;
+  std::unique_ptr<decide::CircuitBreaker> breaker;
+  std::unique_ptr<Consumer> consumer;
+  if (setup.consumer == "payment") {
+    gateway = std::make_unique<http::GatewayClient>(
+        *http::ParseHttpUrl(config.gateway.url), milliseconds(config.gateway.timeout_ms), clock,
+        [&metrics](int status, std::chrono::nanoseconds duration) {
+          metrics.GatewayRequests(status).Increment();
+          metrics.gateway_request_duration_seconds.Observe(
+              std::chrono::duration<double>(duration).count());
+        });
+    const milliseconds open_for = std::chrono::seconds(config.gateway.breaker_open_seconds);
+    breaker = std::make_unique<decide::CircuitBreaker>(
+        clock, decide::BreakerPolicy{.failure_threshold = config.gateway.breaker_failure_threshold,
+                                     .open_for = open_for});
+    consumer = std::make_unique<PaymentConsumer>(actions, *gateway, *breaker, metrics, open_for);
+  } else if (setup.consumer == "webhook") {
+    consumer = std::make_unique<WebhookConsumer>(actions, *http::ParseHttpUrl(config.webhook.url),
+                                                 config.webhook.secret,
+                                                 milliseconds(config.webhook.timeout_ms));
+  } else {
+    consumer = std::make_unique<NoopConsumer>(actions);
+  }
+
+  ClaimLoop loop(setup, *consumer, database, metrics, clock, io);
+  pg::NotificationListener listener(
+      config.database, setup.instance_id, "redrive_outbox_" + setup.consumer,
+      {.wake = [&io, &loop] { net::post(io, [&loop] { loop.Wake(); }); },
+       .connected =
+           [](bool up, const std::string& error) {
+             if (up) {
+               log::Info("listening for outbox notifications");
+             } else {
+               log::Warn("notification connection lost, reconnecting", {{"error", error}});
+             }
+           }});
+
+  net::signal_set signals(io, SIGTERM, SIGINT);
+  net::co_spawn(io, Heartbeat(health), net::detached);
+  net::co_spawn(io, loop.Run(), net::detached);
+  net::co_spawn(io, DrainOnSignal(signals, loop, health, database, setup, io), net::detached);
+
+  log::Info("worker started", {{"consumer", setup.consumer},
+                               {"instance_id", setup.instance_id},
+                               {"admin_port", static_cast<int>(admin.port())},
+                               {"concurrency", config.worker.concurrency}});
+  io.run();
+  // The pool's last completions post to io: finish them before anything is destroyed.
+  database.Join();
+  admin.Stop();
+  log::Info("worker stopped", {{"consumer", setup.consumer}});
+  return 0;
+}
+
+}  // namespace redrive::workers
