@@ -52,6 +52,15 @@ void RunOnThreadConnection(const config::Database& database, const std::string& 
   } catch (const pqxx::failure& error) {
     t_connection.reset();
     throw DatabaseError(DbErrorKind::kConnection, Clean(error.what()));
+  } catch (const std::exception& error) {
+    // libpqxx 6 reports some failures on a dead connection as plain std::runtime_error
+    // ("Could not obtain client encoding: not connected"). Whatever the type, a connection
+    // that is no longer open is replaced; anything else is the caller's own error.
+    if (!t_connection || !t_connection->is_open()) {
+      t_connection.reset();
+      throw DatabaseError(DbErrorKind::kConnection, Clean(error.what()));
+    }
+    throw;
   }
 }
 

@@ -66,6 +66,7 @@ class TestDatabase {
 class MigratedDatabase : public TestDatabase {
  public:
   MigratedDatabase();
+  explicit MigratedDatabase(PgCluster& cluster);
 };
 
 }  // namespace redrive::testing

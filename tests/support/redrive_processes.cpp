@@ -1,0 +1,99 @@
+#include "tests/support/redrive_processes.hpp"
+
+#include <pqxx/pqxx>
+#include <sstream>
+#include <stdexcept>
+
+#include "tests/support/http_client.hpp"
+
+namespace redrive::testing {
+
+GatewaySim::GatewaySim(const std::vector<std::string>& flags)
+    : port_(FreeLoopbackPort()), log_dir_(MakeTempDir("redrive-gw")) {
+  std::vector<std::string> argv = {BinaryPath("gateway-sim"), "--listen",
+                                   "127.0.0.1:" + std::to_string(port_), "--log-level", "warn"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  process_ = std::make_unique<ChildProcess>(
+      argv, ProcessOptions{.env = {}, .stdout_path = log_dir_ + "/gateway.log",
+                           .stderr_path = log_dir_ + "/gateway.log"});
+  if (!WaitUntil([&] { return HttpGet(port_, "/healthz").status == 200 || !process_->Running(); }) ||
+      !process_->Running()) {
+    throw std::runtime_error("gateway-sim did not start: " + ReadFile(log_dir_ + "/gateway.log"));
+  }
+}
+
+nlohmann::json GatewaySim::LedgerOrders() const {
+  const auto reply = HttpGet(port_, "/v1/ledger");
+  if (reply.status != 200) throw std::runtime_error("ledger: " + reply.error);
+  return nlohmann::json::parse(reply.body).at("orders");
+}
+
+void GatewaySim::SetFaults(const nlohmann::json& faults) const {
+  const auto reply = HttpRequest("POST", port_, "/v1/admin/faults", faults.dump(),
+                                 {{"Content-Type", "application/json"}});
+  if (reply.status != 200) throw std::runtime_error("faults: " + reply.body + reply.error);
+}
+
+WorkerProcess::WorkerProcess(const std::string& database_url, const std::string& consumer,
+                             const std::map<std::string, std::string>& env)
+    : admin_port_(FreeLoopbackPort()) {
+  log_path_ = MakeTempDir("redrive-worker") + "/worker.log";
+  std::map<std::string, std::string> merged = {
+      {"REDRIVE_DATABASE_URL", database_url},
+      {"REDRIVE_ADMIN_LISTEN", "127.0.0.1:" + std::to_string(admin_port_)},
+      {"REDRIVE_WORKER_POLL_INTERVAL_MS", "200"},
+      {"REDRIVE_WORKER_BACKOFF_BASE_MS", "50"},
+      {"REDRIVE_WORKER_BACKOFF_MAX_MS", "200"},
+      {"REDRIVE_GATEWAY_TIMEOUT_MS", "1000"},
+      {"REDRIVE_WORKER_SHUTDOWN_GRACE_SECONDS", "5"},
+  };
+  for (const auto& [key, value] : env) merged[key] = value;
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath("redrive-worker"), "--consumer", consumer},
+      ProcessOptions{.env = merged, .stdout_path = log_path_, .stderr_path = log_path_});
+}
+
+std::string WorkerProcess::Log() const { return ReadFile(log_path_); }
+
+bool WorkerProcess::WaitReady(std::chrono::milliseconds timeout) {
+  return WaitUntil(
+      [&] { return !process_->Running() || HttpGet(admin_port_, "/readyz").status == 200; },
+      timeout) &&
+         process_->Running();
+}
+
+double WorkerProcess::Metric(const std::string& series) const {
+  const auto reply = HttpGet(admin_port_, "/metrics");
+  std::istringstream lines(reply.body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+std::string QueryValue(const std::string& database_url, const std::string& sql) {
+  pqxx::connection connection(database_url);
+  pqxx::nontransaction tx(connection);
+  const auto result = tx.exec(sql);
+  if (result.empty() || result[0][0].is_null()) return "";
+  return result[0][0].as<std::string>();
+}
+
+void Execute(const std::string& database_url, const std::string& sql) {
+  pqxx::connection connection(database_url);
+  pqxx::nontransaction tx(connection);
+  tx.exec(sql);
+}
+
+std::string PlaceOrder(const std::string& database_url, long long amount_cents) {
+  return QueryValue(database_url,
+                    "SELECT place_order('test-customer', " + std::to_string(amount_cents) + ", 'USD')");
+}
+
+bool WaitForValue(const std::string& database_url, const std::string& sql,
+                  const std::string& expected, std::chrono::milliseconds timeout) {
+  return WaitUntil([&] { return QueryValue(database_url, sql) == expected; }, timeout);
+}
+
+}  // namespace redrive::testing

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.hpp"
+
+// The real binaries as child processes on loopback, for end-to-end tests.
+namespace redrive::testing {
+
+// gateway-sim on 127.0.0.1 at a free port, ready when constructed.
+class GatewaySim {
+ public:
+  explicit GatewaySim(const std::vector<std::string>& flags = {});
+  int port() const { return port_; }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // {"<order_id>": {"captures": N, "status": ...}, ...}
+  nlohmann::json LedgerOrders() const;
+  void SetFaults(const nlohmann::json& faults) const;
+  ChildProcess& process() { return *process_; }
+
+ private:
+  int port_;
+  std::string log_dir_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// A redrive-worker with test-friendly defaults (fast polling, short backoff), its admin
+// server on a free port and its log in a temp file.
+class WorkerProcess {
+ public:
+  WorkerProcess(const std::string& database_url, const std::string& consumer,
+                const std::map<std::string, std::string>& env = {});
+  int admin_port() const { return admin_port_; }
+  ChildProcess& process() { return *process_; }
+  std::string Log() const;
+  // Waits for /readyz 200; false on timeout or when the process died.
+  bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // The value of one series in /metrics, e.g. Metric("redrive_worker_inflight{consumer=\"payment\"}"),
+  // or -1 when absent.
+  double Metric(const std::string& series) const;
+
+ private:
+  int admin_port_;
+  std::string log_path_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Runs one SQL statement and returns the first column of the first row as text ("" when
+// there is no row or it is NULL).
+std::string QueryValue(const std::string& database_url, const std::string& sql);
+void Execute(const std::string& database_url, const std::string& sql);
+std::string PlaceOrder(const std::string& database_url, long long amount_cents = 1000);
+// Polls until `sql` returns `expected` (as text).
+bool WaitForValue(const std::string& database_url, const std::string& sql,
+                  const std::string& expected,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace redrive::testing
