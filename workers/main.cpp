@@ -1,12 +1,11 @@
 // redrive-worker: flags -> configuration -> one consumer -> run until SIGTERM.
-#include <unistd.h>
-
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
 
 #include "core/config/config.hpp"
 #include "core/runtime/failpoints.hpp"
+#include "core/runtime/instance_id.hpp"
 #include "core/runtime/log.hpp"
 #include "workers/worker.hpp"
 
@@ -15,17 +14,6 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr int kExitUsage = 2;
-// PostgreSQL truncates application_name to 63 bytes; the controller matches claimed_by
-// against it, so the instance id must fit.
-constexpr std::size_t kMaxInstanceId = 63;
-
-std::string DefaultInstanceId() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "worker");
-  std::string id = std::string(host) + "-" + std::to_string(::getpid());
-  if (id.size() > kMaxInstanceId) id = id.substr(id.size() - kMaxInstanceId);
-  return id;
-}
 
 }  // namespace
 
@@ -68,12 +56,8 @@ int main(int argc, char** argv) {
     std::cerr << "redrive-worker: " << error << "\n";
     return kExitUsage;
   }
-  setup.instance_id = setup.config.worker.instance_id.empty() ? DefaultInstanceId()
+  setup.instance_id = setup.config.worker.instance_id.empty() ? redrive::runtime::DefaultInstanceId()
                                                               : setup.config.worker.instance_id;
-  if (setup.instance_id.size() > kMaxInstanceId) {
-    std::cerr << "redrive: invalid configuration: worker.instance_id: longer than 63 bytes\n";
-    return kExitUsage;
-  }
   redrive::log::Level level = redrive::log::Level::kInfo;
   redrive::log::ParseLevel(setup.config.log.level, level);
   redrive::log::SetLevel(level);

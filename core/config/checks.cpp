@@ -181,8 +181,10 @@ std::optional<std::string> CheckLogLevel(std::string_view value) {
 }
 
 std::optional<std::string> CheckInstanceId(std::string_view value) {
-  constexpr std::size_t kMaxLength = 128;
-  if (value.size() > kMaxLength) return "must be at most 128 characters";
+  // It is also the sessions' application_name, which PostgreSQL cuts at 63 bytes; a longer
+  // id would never match pg_stat_activity and every claim would look orphaned.
+  constexpr std::size_t kMaxLength = 63;
+  if (value.size() > kMaxLength) return "must be at most 63 bytes (PostgreSQL application_name)";
   if (HasSpaceOrControl(value)) return "must not contain spaces or control characters";
   return std::nullopt;
 }

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/config/config.hpp"
+#include "core/decide/redrive_budget.hpp"
+#include "core/metrics/controller_metrics.hpp"
+#include "core/pg/fence.hpp"
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace redrive::http {
+class GatewayLookupClient;
+}
+
+namespace redrive::controller {
+
+// Everything one reconcile pass may use. Level-triggered: a reconciler re-reads the
+// database every cycle and never relies on what it did last time.
+struct CycleContext {
+  const config::Config& config;
+  pg::Fence fence;            // every write checks it (pg::HoldsLease) in its transaction
+  std::string instance_id;    // the audit actor
+  std::string cycle_id;       // uuid of this cycle, in every audit row
+  bool dry_run = false;       // compute and audit decisions, write nothing else
+  decide::RedriveBudget& budget;  // re-drives left this cycle, across all reconcilers
+  metrics::ControllerMetrics& metrics;
+  // Runs `work` on the leader's database connection (opened and re-opened as needed);
+  // pg::DatabaseError on failure.
+  std::function<void(const std::function<void(pqxx::connection_base&)>& work)> with_connection;
+  // Asks the gateway about an order's idempotency key; nullptr when not configured.
+  const http::GatewayLookupClient* gateway = nullptr;
+  std::function<double()> uniform01;  // jitter for backoff
+};
+
+struct ReconcileResult {
+  int acted = 0;        // rows/orders changed (or, in dry run, that would have been)
+  int conflicts = 0;    // a guarded write lost to a concurrent writer (a worker, say)
+  int deferred = 0;     // left for a later cycle (budget, breaker, gateway unreachable)
+  std::optional<std::string> error;  // set when the pass failed; the cycle goes on
+  // When this reconciler wants to look again, if sooner than the cycle interval.
+  std::optional<std::chrono::milliseconds> requeue_after;
+};
+
+class Reconciler {
+ public:
+  virtual ~Reconciler() = default;
+  // Stable, used as the metrics label `reconciler` and in logs.
+  virtual std::string_view name() const = 0;
+  virtual ReconcileResult Reconcile(CycleContext& context) = 0;
+};
+
+}  // namespace redrive::controller
