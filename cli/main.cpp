@@ -18,7 +18,8 @@ struct Command {
 
 const std::map<std::string, Command>& Commands() {
   static const std::map<std::string, Command> kCommands = {
-      {"migrate", {redrive::cli::RunMigrate, "apply pending schema migrations (safe to run twice)"}},
+      {"migrate",
+       {redrive::cli::RunMigrate, "apply pending schema migrations (safe to run twice)"}},
   };
   return kCommands;
 }
@@ -43,8 +44,8 @@ int main(int argc, char** argv) {
       "config", po::value<std::string>(), "YAML configuration file (REDRIVE_* env vars override)")(
       "output,o", po::value<std::string>()->default_value("text"), "output format: text or json");
   po::options_description hidden;
-  hidden.add_options()("command", po::value<std::string>())(
-      "args", po::value<std::vector<std::string>>());
+  hidden.add_options()("command", po::value<std::string>())("args",
+                                                            po::value<std::vector<std::string>>());
   po::options_description all;
   all.add(options).add(hidden);
   po::positional_options_description positional;
@@ -52,11 +53,7 @@ int main(int argc, char** argv) {
 
   po::variables_map flags;
   try {
-    po::store(po::command_line_parser(argc, argv)
-                  .options(all)
-                  .positional(positional)
-                  .run(),
-              flags);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), flags);
     po::notify(flags);
   } catch (const po::error& error) {
     std::cerr << "redrivectl: " << error.what() << "\n";

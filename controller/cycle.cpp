@@ -4,6 +4,16 @@
 
 namespace redrive::controller {
 
+pg::AuditEntry AuditFor(const CycleContext& context, std::string rule) {
+  pg::AuditEntry audit;
+  audit.actor = context.instance_id;
+  audit.cycle_id = context.cycle_id;
+  audit.epoch = context.fence.epoch;
+  audit.rule = std::move(rule);
+  audit.dry_run = context.dry_run;
+  return audit;
+}
+
 CycleReport RunCycle(const std::vector<std::unique_ptr<Reconciler>>& reconcilers,
                      CycleContext& context, const Clock& clock) {
   CycleReport report;
@@ -21,9 +31,8 @@ CycleReport RunCycle(const std::vector<std::unique_ptr<Reconciler>>& reconcilers
     context.metrics.Reconciles(name, result.error ? "error" : "success").Increment();
     if (result.error) {
       report.ok = false;
-      log::Error("reconcile failed", {{"reconciler", name},
-                                      {"cycle_id", context.cycle_id},
-                                      {"error", *result.error}});
+      log::Error("reconcile failed",
+                 {{"reconciler", name}, {"cycle_id", context.cycle_id}, {"error", *result.error}});
     } else if (result.acted > 0 || result.conflicts > 0 || result.deferred > 0) {
       log::Info("reconciled", {{"reconciler", name},
                                {"cycle_id", context.cycle_id},

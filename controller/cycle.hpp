@@ -9,7 +9,7 @@
 namespace redrive::controller {
 
 struct CycleReport {
-  bool ok = true;   // every reconciler finished without error
+  bool ok = true;  // every reconciler finished without error
   int acted = 0;
   int conflicts = 0;
   int deferred = 0;

@@ -42,8 +42,9 @@ class Database {
   boost::asio::awaitable<DbResult<Result>> Run(const DbWork<Result>& work) {
     auto on_thread = [this, work]() {
       Result result{};
-      pg::RunOnThreadConnection(config_, application_name_,
-                                [&](pqxx::connection_base& connection) { result = work(connection); });
+      pg::RunOnThreadConnection(config_, application_name_, [&](pqxx::connection_base& connection) {
+        result = work(connection);
+      });
       return result;
     };
     auto outcome = co_await pool_.Run(std::move(on_thread));

@@ -8,10 +8,14 @@ namespace redrive::workers {
 
 std::string_view ToString(EventOutcome outcome) {
   switch (outcome) {
-    case EventOutcome::kCompleted: return "completed";
-    case EventOutcome::kRetried: return "retried";
-    case EventOutcome::kDeadLettered: return "dead_lettered";
-    case EventOutcome::kAbandoned: return "abandoned";
+    case EventOutcome::kCompleted:
+      return "completed";
+    case EventOutcome::kRetried:
+      return "retried";
+    case EventOutcome::kDeadLettered:
+      return "dead_lettered";
+    case EventOutcome::kAbandoned:
+      return "abandoned";
   }
   return "abandoned";
 }

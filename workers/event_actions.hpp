@@ -40,8 +40,7 @@ class EventActions {
   // when the database stayed unreachable, so the caller can abandon the event.
   // `work` by reference: pass a named DbWork.
   template <typename Result>
-  boost::asio::awaitable<std::optional<Result>> Try(const pg::ClaimedEvent& event,
-                                                    const char* step,
+  boost::asio::awaitable<std::optional<Result>> Try(const pg::ClaimedEvent& event, const char* step,
                                                     const DbWork<Result>& work);
 
   Database& database() { return database_; }

@@ -48,16 +48,27 @@ int main(int argc, char** argv) {
   redrive::workers::WorkerSetup setup;
   setup.config = redrive::config::LoadOrExit(config_path);  // exits 2 naming the key
   setup.consumer = consumer;
-  if (consumer == "webhook" && setup.config.webhook.url.empty()) {
-    std::cerr << "redrive: invalid configuration: webhook.url: required with --consumer webhook\n";
-    return kExitUsage;
+  if (consumer == "webhook") {
+    // Subscribers verify the signature: an empty key would make it worthless.
+    const std::pair<const char*, const std::string*> required[] = {
+        {"webhook.url", &setup.config.webhook.url},
+        {"webhook.secret", &setup.config.webhook.secret}};
+    bool valid = true;
+    for (const auto& [key, value] : required) {
+      if (!value->empty()) continue;
+      std::cerr << "redrive: invalid configuration: " << key
+                << ": required with --consumer webhook\n";
+      valid = false;
+    }
+    if (!valid) return kExitUsage;
   }
   for (const auto& error : redrive::runtime::ActiveFailpoints().errors) {
     std::cerr << "redrive-worker: " << error << "\n";
     return kExitUsage;
   }
-  setup.instance_id = setup.config.worker.instance_id.empty() ? redrive::runtime::DefaultInstanceId()
-                                                              : setup.config.worker.instance_id;
+  setup.instance_id = setup.config.worker.instance_id.empty()
+                          ? redrive::runtime::DefaultInstanceId()
+                          : setup.config.worker.instance_id;
   redrive::log::Level level = redrive::log::Level::kInfo;
   redrive::log::ParseLevel(setup.config.log.level, level);
   redrive::log::SetLevel(level);

@@ -121,9 +121,9 @@ class ClaimLoop {
       outcome = co_await consumer_.Handle(event);
     } catch (const std::exception& error) {
       // A bug, not bad data: the row is left to lease expiry and the controller.
-      log::Error("event handler failed", {{"event_id", event.event_id},
-                                          {"consumer", event.consumer},
-                                          {"error", error.what()}});
+      log::Error(
+          "event handler failed",
+          {{"event_id", event.event_id}, {"consumer", event.consumer}, {"error", error.what()}});
     }
     metrics_.Events(std::string(ToString(outcome))).Increment();
     metrics_.event_duration_seconds.Observe(
@@ -212,8 +212,9 @@ int RunWorker(const WorkerSetup& setup) {
                             health.SetReady("database", !error, error.value_or(""));
                           });
 
-  Database database(config.database, setup.instance_id,
-                    [&metrics](const pg::DatabaseError&) { metrics.database_errors_total.Increment(); });
+  Database database(config.database, setup.instance_id, [&metrics](const pg::DatabaseError&) {
+    metrics.database_errors_total.Increment();
+  });
   std::mt19937_64 random{std::random_device{}()};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   EventActions actions(database, metrics, config.worker, setup.instance_id,

@@ -25,10 +25,10 @@ namespace redrive::controller {
 // database every cycle and never relies on what it did last time.
 struct CycleContext {
   const config::Config& config;
-  pg::Fence fence;            // every write checks it (pg::HoldsLease) in its transaction
-  std::string instance_id;    // the audit actor
-  std::string cycle_id;       // uuid of this cycle, in every audit row
-  bool dry_run = false;       // compute and audit decisions, write nothing else
+  pg::Fence fence;                // every write checks it (pg::HoldsLease) in its transaction
+  std::string instance_id;        // the audit actor
+  std::string cycle_id;           // uuid of this cycle, in every audit row
+  bool dry_run = false;           // compute and audit decisions, write nothing else
   decide::RedriveBudget& budget;  // re-drives left this cycle, across all reconcilers
   metrics::ControllerMetrics& metrics;
   // Runs `work` on the leader's database connection (opened and re-opened as needed);
@@ -39,10 +39,14 @@ struct CycleContext {
   std::function<double()> uniform01;  // jitter for backoff
 };
 
+// An audit row for `rule` with who (instance), when (cycle, epoch) and dry_run filled in;
+// the pg layer adds what was done.
+pg::AuditEntry AuditFor(const CycleContext& context, std::string rule);
+
 struct ReconcileResult {
-  int acted = 0;        // rows/orders changed (or, in dry run, that would have been)
-  int conflicts = 0;    // a guarded write lost to a concurrent writer (a worker, say)
-  int deferred = 0;     // left for a later cycle (budget, breaker, gateway unreachable)
+  int acted = 0;      // rows/orders changed (or, in dry run, that would have been)
+  int conflicts = 0;  // a guarded write lost to a concurrent writer (a worker, say)
+  int deferred = 0;   // left for a later cycle (budget, breaker, gateway unreachable)
   std::optional<std::string> error;  // set when the pass failed; the cycle goes on
   // When this reconciler wants to look again, if sooner than the cycle interval.
   std::optional<std::chrono::milliseconds> requeue_after;

@@ -14,13 +14,12 @@ GatewayClient::GatewayClient(Endpoint endpoint, std::chrono::milliseconds timeou
       clock_(clock),
       observer_(std::move(observer)) {}
 
-boost::asio::awaitable<GatewayReply> GatewayClient::Charge(const ChargeRequest& request,
-                                                           const std::string& idempotency_key) const {
+boost::asio::awaitable<GatewayReply> GatewayClient::Charge(
+    const ChargeRequest& request, const std::string& idempotency_key) const {
   OutboundRequest outbound;
   outbound.method = "POST";
   outbound.target = "/v1/charges";
-  outbound.headers = {{"Idempotency-Key", idempotency_key},
-                      {"Content-Type", "application/json"}};
+  outbound.headers = {{"Idempotency-Key", idempotency_key}, {"Content-Type", "application/json"}};
   outbound.body = nlohmann::json{{"order_id", request.order_id},
                                  {"amount_cents", request.amount_cents},
                                  {"currency", request.currency}}
@@ -28,7 +27,8 @@ boost::asio::awaitable<GatewayReply> GatewayClient::Charge(const ChargeRequest& 
   co_return co_await Exchange(std::move(outbound));
 }
 
-boost::asio::awaitable<GatewayReply> GatewayClient::Lookup(const std::string& idempotency_key) const {
+boost::asio::awaitable<GatewayReply> GatewayClient::Lookup(
+    const std::string& idempotency_key) const {
   OutboundRequest outbound;
   outbound.method = "GET";
   outbound.target = "/v1/charges?idempotency_key=" + domain::PercentEncode(idempotency_key);
@@ -48,11 +48,14 @@ boost::asio::awaitable<GatewayReply> GatewayClient::Exchange(OutboundRequest req
   if (const auto header = response.headers.find("retry-after"); header != response.headers.end()) {
     if (const auto seconds = decide::ParseRetryAfter(header->second)) reply.retry_after = *seconds;
   }
-  if (response.status == 200) {
+  if (response.status == 200 && response.body_truncated) {
+    reply.error = "gateway answered 200 with a body over the size limit";
+  } else if (response.status == 200) {
     const auto body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_object() && body.contains("status") && body["status"].is_string()) {
       reply.charge_status = body["status"].get<std::string>();
-      if (body.contains("id") && body["id"].is_string()) reply.charge_id = body["id"].get<std::string>();
+      if (body.contains("id") && body["id"].is_string())
+        reply.charge_id = body["id"].get<std::string>();
     } else {
       reply.error = "gateway answered 200 with an unexpected body";
     }

@@ -1,8 +1,8 @@
 #include "core/http/gateway_lookup.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "core/http/gateway_client.hpp"
 

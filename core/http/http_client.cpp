@@ -32,9 +32,8 @@ std::optional<Endpoint> ParseHttpUrl(std::string_view url) {
   } else {
     endpoint.host = std::string(authority.substr(0, colon));
     endpoint.port = std::string(authority.substr(colon + 1));
-    if (endpoint.port.empty() ||
-        !std::all_of(endpoint.port.begin(), endpoint.port.end(),
-                     [](unsigned char c) { return std::isdigit(c); })) {
+    if (endpoint.port.empty() || !std::all_of(endpoint.port.begin(), endpoint.port.end(),
+                                              [](unsigned char c) { return std::isdigit(c); })) {
       return std::nullopt;
     }
   }
@@ -96,10 +95,14 @@ net::awaitable<InboundResponse> Send(const Endpoint& endpoint, OutboundRequest r
   auto [read_error, read] =
       co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
   (void)read;
-  if (read_error) {
+  // A peer that answered with more body than we accept still answered: keep its status
+  // and headers (a subscriber's 200 with a large page must not be retried) and say so.
+  const bool truncated = read_error == bhttp::error::body_limit && parser.is_header_done();
+  if (read_error && !truncated) {
     fail(read_error, "read");
     co_return response;
   }
+  response.body_truncated = truncated;
   const auto& message = parser.get();
   response.status = static_cast<int>(message.result_int());
   response.body = message.body();

@@ -40,6 +40,7 @@ struct InboundResponse {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string transport_error;                 // why status is 0
   bool timed_out = false;
+  bool body_truncated = false;  // the body was larger than max_response_bytes and is cut
   bool Answered() const { return status != 0; }
 };
 

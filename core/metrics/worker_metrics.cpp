@@ -10,9 +10,8 @@ using prometheus::Histogram;
 
 // From 1 ms to ~2 min: a gateway call, a whole event, or an order waiting on retries.
 const Histogram::BucketBoundaries& LatencyBuckets() {
-  static const Histogram::BucketBoundaries kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                       0.1,   0.25,   0.5,   1,    2.5,   5,
-                                                       10,    30,     60,    120};
+  static const Histogram::BucketBoundaries kBuckets = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
   return kBuckets;
 }
 
@@ -29,12 +28,11 @@ WorkerMetrics::WorkerMetrics(Registry& registry, const std::string& consumer_nam
                        .Name("redrive_worker_events_total")
                        .Help("Events a worker finished handling, by outcome.")
                        .Register(registry.registry())),
-      event_duration_seconds(
-          BuildHistogram()
-              .Name("redrive_worker_event_duration_seconds")
-              .Help("Time from claiming an event to finishing it.")
-              .Register(registry.registry())
-              .Add({{"consumer", consumer_name}}, LatencyBuckets())),
+      event_duration_seconds(BuildHistogram()
+                                 .Name("redrive_worker_event_duration_seconds")
+                                 .Help("Time from claiming an event to finishing it.")
+                                 .Register(registry.registry())
+                                 .Add({{"consumer", consumer_name}}, LatencyBuckets())),
       inflight(BuildGauge()
                    .Name("redrive_worker_inflight")
                    .Help("Events claimed and not yet finished by this process.")

@@ -29,7 +29,8 @@ std::string OneLine(std::string text) {
 
 std::string ConnectionString(const config::Database& database, std::string_view application_name) {
   const std::string timeout = std::to_string(database.connect_timeout_seconds);
-  const std::string options = "-c statement_timeout=" + std::to_string(database.statement_timeout_ms);
+  const std::string options =
+      "-c statement_timeout=" + std::to_string(database.statement_timeout_ms);
   const std::string_view url = database.url;
   // Our parameters come last: libpq lets a later setting override an earlier one.
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
@@ -48,7 +49,7 @@ std::string ConnectionString(const config::Database& database, std::string_view 
 }
 
 std::unique_ptr<pqxx::connection_base> Connect(const config::Database& database,
-                                          std::string_view application_name) {
+                                               std::string_view application_name) {
   return std::make_unique<pqxx::connection>(ConnectionString(database, application_name));
 }
 

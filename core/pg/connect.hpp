@@ -20,7 +20,7 @@ std::string ConnectionString(const config::Database& database, std::string_view 
 
 // Opens a connection; throws pqxx::broken_connection with libpq's reason on failure.
 std::unique_ptr<pqxx::connection_base> Connect(const config::Database& database,
-                                          std::string_view application_name);
+                                               std::string_view application_name);
 
 // One round trip on a fresh connection. nullopt when the database answered, otherwise why
 // not (with any password removed).

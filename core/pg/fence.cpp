@@ -27,6 +27,20 @@ bool HoldsLease(pqxx::transaction_base& tx, const Fence& fence) {
   return !tx.exec_params(kHoldsLease, fence.lease_name, fence.holder, fence.epoch).empty();
 }
 
+std::string_view ToString(FencedWriteOutcome outcome) {
+  switch (outcome) {
+    case FencedWriteOutcome::kApplied:
+      return "applied";
+    case FencedWriteOutcome::kConflict:
+      return "conflict";
+    case FencedWriteOutcome::kDryRun:
+      return "dry_run";
+    case FencedWriteOutcome::kFenced:
+      return "fenced";
+  }
+  return "unknown";
+}
+
 void AppendAudit(pqxx::transaction_base& tx, const AuditEntry& entry) {
   tx.exec_params(kAppendAudit, entry.actor, entry.cycle_id, entry.epoch, entry.rule,
                  entry.order_id.value_or(""), entry.event_id.value_or(""),

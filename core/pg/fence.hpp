@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace pqxx {
 class transaction_base;
@@ -27,12 +28,23 @@ struct Fence {
 // check and the writes. False: not the leader any more; the caller must abort.
 bool HoldsLease(pqxx::transaction_base& tx, const Fence& fence);
 
+// The outcome of a fenced controller write; its text is both the audit outcome and the
+// metrics label.
+enum class FencedWriteOutcome {
+  kApplied,   // written
+  kConflict,  // the row moved since the scan (a worker finished it, say): only the audit row
+  kDryRun,    // only the audit row, marked dry run
+  kFenced,    // not the leader at this epoch any more: nothing written at all
+};
+
+std::string_view ToString(FencedWriteOutcome outcome);
+
 // One redrive_log row: every action, and every dry-run decision.
 struct AuditEntry {
   std::string actor;     // controller instance id, or operator:<name>
   std::string cycle_id;  // uuid text; empty for operator actions
   std::int64_t epoch = 0;
-  std::string rule;      // expired_claim, dead_worker_claim, stuck_order, ...
+  std::string rule;  // expired_claim, dead_worker_claim, stuck_order, ...
   std::optional<std::string> order_id;
   std::optional<std::string> event_id;
   std::optional<std::string> state_before;

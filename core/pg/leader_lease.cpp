@@ -65,7 +65,8 @@ namespace redrive::pg {
 
 CycleStart BeginCycle(pqxx::connection_base& connection) {
   pqxx::nontransaction tx(connection, "begin_cycle");
-  const pqxx::row row = tx.exec1("SELECT gen_random_uuid()::text, extract(epoch FROM now())::float8");
+  const pqxx::row row =
+      tx.exec1("SELECT gen_random_uuid()::text, extract(epoch FROM now())::float8");
   return {.cycle_id = row[0].as<std::string>(), .now_epoch = row[1].as<double>()};
 }
 

@@ -15,9 +15,9 @@ class connection_base;
 namespace redrive::pg {
 
 struct LeaseState {
-  bool held = false;          // by the caller, after this call
-  std::int64_t epoch = 0;     // the caller's epoch when held
-  std::string holder;         // whoever holds it now ("" when free)
+  bool held = false;       // by the caller, after this call
+  std::int64_t epoch = 0;  // the caller's epoch when held
+  std::string holder;      // whoever holds it now ("" when free)
 };
 
 // Takes the lease when it is free or expired (epoch + 1: a takeover), or renews it when the
@@ -36,8 +36,8 @@ void ReleaseLease(pqxx::connection_base& connection, const Fence& fence);
 namespace redrive::pg {
 
 struct CycleStart {
-  std::string cycle_id;     // a fresh uuid for the audit rows of one cycle
-  double now_epoch = 0;     // the database's now(), unix seconds
+  std::string cycle_id;  // a fresh uuid for the audit rows of one cycle
+  double now_epoch = 0;  // the database's now(), unix seconds
 };
 
 // Durable time and ids come from the database, never from a pod's clock.

@@ -41,7 +41,8 @@ int SchemaVersion(pqxx::connection_base& connection) {
   return tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
 }
 
-MigrationReport Migrate(pqxx::connection_base& connection, const std::vector<Migration>& migrations) {
+MigrationReport Migrate(pqxx::connection_base& connection,
+                        const std::vector<Migration>& migrations) {
   MigrationReport report;
   const int newest_known = migrations.empty() ? 0 : migrations.back().version;
   for (const Migration& migration : migrations) {
@@ -53,8 +54,8 @@ MigrationReport Migrate(pqxx::connection_base& connection, const std::vector<Mig
         tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
     if (database_version > newest_known) {
       throw std::runtime_error("database schema version " + std::to_string(database_version) +
-                               " is newer than this binary knows (" +
-                               std::to_string(newest_known) + "); upgrade redrive first");
+                               " is newer than this binary knows (" + std::to_string(newest_known) +
+                               "); upgrade redrive first");
     }
     const std::string checksum = Checksum(migration.sql);
     const pqxx::result existing = tx.exec_params(

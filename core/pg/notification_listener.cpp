@@ -26,9 +26,8 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
 
 }  // namespace
 
-NotificationListener::NotificationListener(config::Database database,
-                                           std::string application_name, std::string channel,
-                                           Callbacks callbacks)
+NotificationListener::NotificationListener(config::Database database, std::string application_name,
+                                           std::string channel, Callbacks callbacks)
     : database_(std::move(database)),
       application_name_(std::move(application_name)),
       channel_(std::move(channel)),

@@ -23,8 +23,8 @@ class NotificationListener {
     std::function<void(bool up, const std::string& error)> connected;
   };
 
-  NotificationListener(config::Database database, std::string application_name,
-                       std::string channel, Callbacks callbacks);
+  NotificationListener(config::Database database, std::string application_name, std::string channel,
+                       Callbacks callbacks);
   ~NotificationListener();  // stops and joins (within ~half a second)
   NotificationListener(const NotificationListener&) = delete;
   NotificationListener& operator=(const NotificationListener&) = delete;

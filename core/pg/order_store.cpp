@@ -33,7 +33,9 @@ INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload)
 VALUES (gen_random_uuid(), 'webhook', $2, $1,
         jsonb_build_object('order_id', $1::uuid, 'status', $3::text,
                            'amount_cents', $4::bigint, 'currency', $5::text,
-                           'charge_id', NULLIF($6::text, ''), 'payment_event_id', $7::uuid))
+                           'charge_id', NULLIF($6::text, ''),
+                           'payment_event_id', NULLIF($7::text, '')::uuid))
+RETURNING event_id
 )sql";
 
 constexpr const char* kCompleteEvent = R"sql(
@@ -61,13 +63,23 @@ OrderRow ReadRow(const pqxx::row& row, const std::string& order_id) {
 
 }  // namespace
 
+std::string QueueSettlementWebhook(pqxx::transaction_base& tx, const SettlementWebhook& webhook) {
+  return tx
+      .exec_params1(kQueueWebhook, webhook.order_id,
+                    webhook.paid ? "PaymentSucceeded" : "PaymentFailed",
+                    webhook.paid ? "succeeded" : "declined", webhook.amount_cents, webhook.currency,
+                    webhook.charge_id.value_or(""), webhook.payment_event_id.value_or(""))[0]
+      .as<std::string>();
+}
+
 BeginCharge MarkChargeRequested(pqxx::connection_base& connection, const std::string& order_id) {
   for (int race = 0; race < kMaxRaces; ++race) {
     pqxx::work tx(connection, "mark_charge_requested");
     const pqxx::result found = tx.exec_params(kReadOrder, order_id);
     if (found.empty()) return {.status = BeginChargeStatus::kNotFound, .order = {}};
     OrderRow order = ReadRow(found[0], order_id);
-    if (IsTerminalState(order.state)) return {.status = BeginChargeStatus::kTerminal, .order = order};
+    if (IsTerminalState(order.state))
+      return {.status = BeginChargeStatus::kTerminal, .order = order};
     if (runtime::HitFailpoint("between_read_and_write")) {
       throw std::runtime_error("failpoint between_read_and_write");
     }
@@ -112,9 +124,12 @@ SettleResult Settle(pqxx::connection_base& connection, const ClaimedEvent& event
   }
   if (settled) {
     result.state = new_state;
-    tx.exec_params(kQueueWebhook, order.id, outcome.paid ? "PaymentSucceeded" : "PaymentFailed",
-                   outcome.paid ? "succeeded" : "declined", order.amount_cents, order.currency,
-                   outcome.charge_id.value_or(""), event.event_id);
+    QueueSettlementWebhook(tx, {.order_id = order.id,
+                                .paid = outcome.paid,
+                                .amount_cents = order.amount_cents,
+                                .currency = order.currency,
+                                .charge_id = outcome.charge_id,
+                                .payment_event_id = event.event_id});
   }
   tx.exec_params(kCompleteEvent, event.outbox_id);
   tx.exec_params(kRecordProcessed, event.event_id, event.consumer);

@@ -7,7 +7,8 @@
 
 namespace pqxx {
 class connection_base;
-}
+class transaction_base;
+}  // namespace pqxx
 
 // The payment worker's order writes. Each is conditional on the order's state and version
 // (optimistic locking): a lost race re-reads and decides again, never overwrites.
@@ -38,14 +39,30 @@ enum class SettleStatus { kSettled, kAlreadyTerminal };
 
 struct SettleResult {
   SettleStatus status = SettleStatus::kSettled;
-  std::string state;                    // the order's state afterwards
-  double payment_latency_seconds = 0;   // order created -> settled, by the database's clock
+  std::string state;                   // the order's state afterwards
+  double payment_latency_seconds = 0;  // order created -> settled, by the database's clock
 };
 
 struct ChargeResult {
   bool paid = false;
   std::optional<std::string> charge_id;
 };
+
+// The PaymentSucceeded / PaymentFailed event for the webhook consumer: how a payment ended.
+// Queued in the transaction that settles the order, by the payment worker and by the
+// controller alike, so subscribers see one shape whoever settled it.
+struct SettlementWebhook {
+  std::string order_id;
+  bool paid = false;
+  long long amount_cents = 0;
+  std::string currency;
+  std::optional<std::string> charge_id;  // the gateway's charge id, when known
+  // The payment event the worker settled; none when the controller settled the order.
+  std::optional<std::string> payment_event_id;
+};
+
+// Inserts the webhook outbox row in `tx`; returns its event_id.
+std::string QueueSettlementWebhook(pqxx::transaction_base& tx, const SettlementWebhook& webhook);
 
 // One transaction: the order becomes PAID or FAILED (conditional on PAYMENT_PENDING and
 // its version, re-reading the version after a lost race), the PaymentSucceeded or

@@ -25,7 +25,9 @@ class DatabaseError : public std::runtime_error {
   DatabaseError(DbErrorKind kind, const std::string& message)
       : std::runtime_error(message), kind_(kind) {}
   DbErrorKind kind() const { return kind_; }
-  bool Retryable() const { return kind_ == DbErrorKind::kConnection || kind_ == DbErrorKind::kRollback; }
+  bool Retryable() const {
+    return kind_ == DbErrorKind::kConnection || kind_ == DbErrorKind::kRollback;
+  }
 
  private:
   DbErrorKind kind_;

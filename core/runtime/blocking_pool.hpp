@@ -37,25 +37,24 @@ class BlockingPool {
     static_assert(!std::is_void_v<Result>, "return a value (e.g. bool) from pooled work");
     const auto caller = co_await boost::asio::this_coro::executor;
     auto initiation = [this, caller](auto handler, Function work) {
-      boost::asio::post(pool_, [handler = std::move(handler), work = std::move(work),
-                                caller]() mutable {
-        Outcome<Result> outcome;
-        try {
-          outcome.value = work();
-        } catch (...) {
-          outcome.error = std::current_exception();
-        }
-        boost::asio::post(caller, [handler = std::move(handler),
-                                   outcome = std::move(outcome)]() mutable {
-          std::move(handler)(std::move(outcome));
-        });
-      });
+      boost::asio::post(
+          pool_, [handler = std::move(handler), work = std::move(work), caller]() mutable {
+            Outcome<Result> outcome;
+            try {
+              outcome.value = work();
+            } catch (...) {
+              outcome.error = std::current_exception();
+            }
+            boost::asio::post(
+                caller, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+                  std::move(handler)(std::move(outcome));
+                });
+          });
     };
     // Named, not a temporary: nothing with a destructor lives inside the co_await
     // expression across the suspension.
     auto pending =
-        boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                    void(Outcome<Result>)>(
+        boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(Outcome<Result>)>(
             std::move(initiation), boost::asio::use_awaitable, std::move(function));
     Outcome<Result> outcome = co_await std::move(pending);
     co_return outcome;

@@ -18,10 +18,14 @@ std::function<void(std::string_view)> g_sink;
 
 constexpr std::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -51,7 +55,9 @@ bool ParseLevel(std::string_view text, Level& level) {
   return false;
 }
 
-void SetLevel(Level level) { g_level.store(level); }
+void SetLevel(Level level) {
+  g_level.store(level);
+}
 
 void SetComponent(std::string component) {
   std::lock_guard lock(g_mutex);

@@ -3,8 +3,12 @@
 
 namespace redrive::runtime {
 
-Clock::TimePoint SystemClock::Now() const { return std::chrono::steady_clock::now(); }
+Clock::TimePoint SystemClock::Now() const {
+  return std::chrono::steady_clock::now();
+}
 
-std::chrono::system_clock::time_point WallTimeNow() { return std::chrono::system_clock::now(); }
+std::chrono::system_clock::time_point WallTimeNow() {
+  return std::chrono::system_clock::now();
+}
 
 }  // namespace redrive::runtime

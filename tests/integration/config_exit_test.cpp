@@ -1,6 +1,5 @@
 // Bad configuration, seen from outside: the binary exits 2 with one line naming the key.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,8 +11,8 @@ using redrive::testing::BinaryPath;
 using redrive::testing::RunCommand;
 
 TEST_CASE("an invalid environment override exits 2 naming the key") {
-  const auto result = RunCommand({BinaryPath("redrivectl"), "migrate"},
-                                 {{"REDRIVE_WORKER_LEASE_SECONDS", "soon"}});
+  const auto result =
+      RunCommand({BinaryPath("redrivectl"), "migrate"}, {{"REDRIVE_WORKER_LEASE_SECONDS", "soon"}});
   CHECK(result.exit_code == 2);
   CHECK(result.output.find("worker.lease_seconds") != std::string::npos);
 }

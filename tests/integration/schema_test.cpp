@@ -104,8 +104,8 @@ TEST_CASE("a database newer than the binary is refused instead of migrated down"
     tx.exec0("INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'future', 'x')");
     tx.commit();
   }
-  CHECK_THROWS_WITH_AS(redrive::pg::Migrate(connection), doctest::Contains("newer than this binary"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(redrive::pg::Migrate(connection),
+                       doctest::Contains("newer than this binary"), std::runtime_error);
 }
 
 TEST_CASE("place_order writes the order and its payment event together") {
@@ -224,9 +224,10 @@ TEST_CASE("every order write moves updated_at so stuck means untouched") {
     tx.commit();
   }
   pqxx::work tx(connection);
-  CHECK(tx.exec_params1("SELECT updated_at < now() - interval '59 minutes' FROM orders WHERE id = $1",
-                        order_id)[0]
-            .as<bool>());
+  CHECK(
+      tx.exec_params1("SELECT updated_at < now() - interval '59 minutes' FROM orders WHERE id = $1",
+                      order_id)[0]
+          .as<bool>());
   tx.exec_params0("UPDATE orders SET redrive_count = redrive_count + 1 WHERE id = $1", order_id);
   CHECK(tx.exec_params1("SELECT updated_at > now() - interval '1 minute' FROM orders WHERE id = $1",
                         order_id)[0]

@@ -50,12 +50,14 @@ TEST_CASE("the payment worker charges every order once and queues its webhook ev
 
   PlaceOrders(database.Url(), 25);
   CHECK(WaitForValue(database.Url(), "SELECT count(*) FROM orders WHERE state = 'PAID'", "25"));
-  CHECK(Count(database.Url(), "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND "
-                              "completed_at IS NOT NULL AND claimed_by IS NULL") == 25);
+  CHECK(Count(database.Url(),
+              "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND "
+              "completed_at IS NOT NULL AND claimed_by IS NULL") == 25);
   CHECK(Count(database.Url(), "SELECT count(*) FROM processed_events WHERE consumer = 'payment'") ==
         25);
-  CHECK(Count(database.Url(), "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND "
-                              "event_type = 'PaymentSucceeded'") == 25);
+  CHECK(Count(database.Url(),
+              "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND "
+              "event_type = 'PaymentSucceeded'") == 25);
   CHECK(Count(database.Url(), "SELECT count(*) FROM orders WHERE charge_requested_at IS NULL") ==
         0);
   CHECK(gateway.LedgerOrders().size() == 25);
@@ -73,8 +75,9 @@ TEST_CASE("a declined charge fails the order and queues PaymentFailed") {
 
   PlaceOrders(database.Url(), 5);
   CHECK(WaitForValue(database.Url(), "SELECT count(*) FROM orders WHERE state = 'FAILED'", "5"));
-  CHECK(Count(database.Url(), "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND "
-                              "event_type = 'PaymentFailed'") == 5);
+  CHECK(Count(database.Url(),
+              "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND "
+              "event_type = 'PaymentFailed'") == 5);
   const auto ledger = gateway.LedgerOrders();
   CHECK(ledger.size() == 5);
   for (const auto& [order_id, entry] : ledger.items()) {
@@ -87,8 +90,10 @@ TEST_CASE("every class of poison event is dead-lettered with its reason and the 
   GatewaySim gateway;
   const std::string url = database.Url();
   auto insert = [&](const std::string& type, const std::string& payload) {
-    Execute(url, "INSERT INTO outbox (event_id, consumer, event_type, payload) VALUES "
-                 "(gen_random_uuid(), 'payment', '" + type + "', '" + payload + "')");
+    Execute(url,
+            "INSERT INTO outbox (event_id, consumer, event_type, payload) VALUES "
+            "(gen_random_uuid(), 'payment', '" +
+                type + "', '" + payload + "')");
   };
   insert("OrderCreated", "[1, 2, 3]");
   insert("OrderCreated", R"({"order_id": "not-a-uuid"})");
@@ -102,20 +107,22 @@ TEST_CASE("every class of poison event is dead-lettered with its reason and the 
                        GatewayEnv(gateway, {{"REDRIVE_WORKER_MAX_PAYLOAD_BYTES", "2048"}}));
   REQUIRE(worker.WaitReady());
   CHECK(WaitForValue(url, "SELECT count(*) FROM dead_letter_events", "6"));
-  CHECK(QueryValue(url, "SELECT string_agg(reason, ',' ORDER BY outbox_id) FROM "
-                        "dead_letter_events") ==
+  CHECK(QueryValue(url,
+                   "SELECT string_agg(reason, ',' ORDER BY outbox_id) FROM "
+                   "dead_letter_events") ==
         "malformed_payload,malformed_payload,malformed_payload,unknown_event_type,"
         "order_not_found,payload_too_large");
-  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND attempts = 1 "
-                   "AND claimed_by IS NULL") == 6);
+  CHECK(Count(url,
+              "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND attempts = 1 "
+              "AND claimed_by IS NULL") == 6);
 
   // Poison never blocks good work behind it.
   PlaceOrder(url);
   CHECK(WaitForValue(url, "SELECT count(*) FROM orders WHERE state = 'PAID'", "1"));
   CHECK(worker.process().Running());
   CHECK(gateway.LedgerOrders().size() == 1);
-  CHECK(worker.Metric("redrive_dead_letters_total{consumer=\"payment\",reason=\"malformed_payload\"}") ==
-        3);
+  CHECK(worker.Metric(
+            "redrive_dead_letters_total{consumer=\"payment\",reason=\"malformed_payload\"}") == 3);
 }
 
 TEST_CASE("a failing charge is retried later while other orders keep flowing") {
@@ -175,7 +182,8 @@ TEST_CASE("the circuit breaker stops claiming while the gateway fails and closes
                                             {"REDRIVE_WORKER_MAX_ATTEMPTS", "1000"}}));
   REQUIRE(worker.WaitReady());
   PlaceOrders(url, 20);
-  CHECK(WaitUntil([&] { return worker.Metric("redrive_circuit_breaker_state{target=\"gateway\"}") == 2; }));
+  CHECK(WaitUntil(
+      [&] { return worker.Metric("redrive_circuit_breaker_state{target=\"gateway\"}") == 2; }));
   // While open it probes about once a second instead of burning every order's attempts.
   SleepFor(2500ms);
   const int attempts = Count(url, "SELECT sum(attempts) FROM outbox WHERE consumer = 'payment'");
@@ -191,10 +199,12 @@ TEST_CASE("SIGTERM turns readiness off, finishes in-flight charges and exits 0")
   MigratedDatabase database;
   GatewaySim gateway({"--latency-ms", "1500"});
   const std::string url = database.Url();
-  WorkerProcess worker(url, "payment", GatewayEnv(gateway, {{"REDRIVE_GATEWAY_TIMEOUT_MS", "5000"}}));
+  WorkerProcess worker(url, "payment",
+                       GatewayEnv(gateway, {{"REDRIVE_GATEWAY_TIMEOUT_MS", "5000"}}));
   REQUIRE(worker.WaitReady());
   PlaceOrders(url, 3);
-  REQUIRE(WaitUntil([&] { return worker.Metric("redrive_worker_inflight{consumer=\"payment\"}") == 3; }));
+  REQUIRE(WaitUntil(
+      [&] { return worker.Metric("redrive_worker_inflight{consumer=\"payment\"}") == 3; }));
 
   worker.process().Signal(SIGTERM);
   CHECK(WaitUntil([&] { return HttpGet(worker.admin_port(), "/readyz").status == 503; }, 1s));
@@ -217,13 +227,16 @@ TEST_CASE("work still in flight when the grace period ends is released for other
                                             {"REDRIVE_GATEWAY_TIMEOUT_MS", "20000"}}));
   REQUIRE(worker.WaitReady());
   const std::string order = PlaceOrder(url);
-  REQUIRE(WaitUntil([&] { return worker.Metric("redrive_worker_inflight{consumer=\"payment\"}") == 1; }));
+  REQUIRE(WaitUntil(
+      [&] { return worker.Metric("redrive_worker_inflight{consumer=\"payment\"}") == 1; }));
   worker.process().Signal(SIGTERM);
   const auto status = worker.process().Wait(5s);
   REQUIRE(status.has_value());
   CHECK(*status == 0);
-  CHECK(QueryValue(url, "SELECT claimed_by IS NULL AND available_at <= now() FROM outbox "
-                        "WHERE aggregate_id = '" + order + "'") == "t");
+  CHECK(QueryValue(url,
+                   "SELECT claimed_by IS NULL AND available_at <= now() FROM outbox "
+                   "WHERE aggregate_id = '" +
+                       order + "'") == "t");
 
   // Another worker claims it at once and uses the same idempotency key: the gateway answers
   // 409 while the first request is still in flight, then replays its result.
@@ -259,8 +272,8 @@ TEST_CASE("a PostgreSQL restart mid-run loses and duplicates nothing") {
 }
 
 TEST_CASE("a crash at each failpoint is recovered through lease expiry with one capture") {
-  for (const std::string failpoint :
-       {"after_claim", "between_read_and_write", "after_gateway_response", "before_settle_commit"}) {
+  for (const std::string failpoint : {"after_claim", "between_read_and_write",
+                                      "after_gateway_response", "before_settle_commit"}) {
     SUBCASE(failpoint.c_str()) {
       MigratedDatabase database;
       GatewaySim gateway;
@@ -275,8 +288,9 @@ TEST_CASE("a crash at each failpoint is recovered through lease expiry with one 
       }
       CHECK(QueryValue(url, "SELECT state FROM orders WHERE id = '" + order + "'") != "PAID");
       // What the controller does for a dead worker's claim: give the row back.
-      Execute(url, "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
-                   "WHERE completed_at IS NULL AND dead_at IS NULL");
+      Execute(url,
+              "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
+              "WHERE completed_at IS NULL AND dead_at IS NULL");
       WorkerProcess survivor(url, "payment", GatewayEnv(gateway));
       CHECK(WaitForValue(url, "SELECT state FROM orders WHERE id = '" + order + "'", "PAID"));
       CHECK(gateway.LedgerOrders().at(order).at("captures").get<int>() == 1);

@@ -42,8 +42,9 @@ HttpReply HttpRequest(const std::string& method, int port, const std::string& ta
             failure = write_error;
             return;
           }
-          http::async_read(stream, buffer, parser,
-                           [&](beast::error_code read_error, std::size_t) { failure = read_error; });
+          http::async_read(stream, buffer, parser, [&](beast::error_code read_error, std::size_t) {
+            failure = read_error;
+          });
         });
       });
   io.run();

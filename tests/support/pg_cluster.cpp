@@ -18,7 +18,9 @@ namespace {
 
 constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
 
-bool RunningAsRoot() { return ::geteuid() == 0; }
+bool RunningAsRoot() {
+  return ::geteuid() == 0;
+}
 
 // Prefixes a PostgreSQL command so it runs as `postgres` when we are root.
 std::vector<std::string> AsServerUser(std::vector<std::string> argv) {
@@ -57,9 +59,9 @@ std::unique_ptr<PgCluster> PgCluster::Start() {
   const std::string dir = MakeTempDir("redrive-pg");
   ::chmod(dir.c_str(), 0755);
   GiveToServerUser(dir);
-  Check(RunCommand(AsServerUser({std::string(kPgBin) + "/initdb", "-D", dir + "/data", "-U",
-                                 "redrive", "--auth=trust", "-E", "UTF8", "--no-sync",
-                                 "--locale=C"})),
+  Check(RunCommand(
+            AsServerUser({std::string(kPgBin) + "/initdb", "-D", dir + "/data", "-U", "redrive",
+                          "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"})),
         "initdb");
   // Throwaway data: no fsync (an OS crash may lose it; a server crash may not), but commits
   // stay synchronous, so the crash tests' "acknowledged means durable" still holds.
@@ -119,8 +121,8 @@ std::string PgCluster::Url(const std::string& database) const {
 }
 
 void PgCluster::RunCtl(const std::string& action, const std::string& mode) {
-  std::vector<std::string> argv = {std::string(kPgBin) + "/pg_ctl", action, "-D", dir_ + "/data",
-                                   "-w", "-t", "60"};
+  std::vector<std::string> argv = {
+      std::string(kPgBin) + "/pg_ctl", action, "-D", dir_ + "/data", "-w", "-t", "60"};
   if (!mode.empty()) argv.insert(argv.end(), {"-m", mode});
   if (action == "start") {
     argv.insert(argv.end(), {"-l", dir_ + "/server.log", "-o", "-p " + std::to_string(port_)});

@@ -23,11 +23,11 @@ class PgCluster {
   const std::string& dir() const { return dir_; }
   std::string Url(const std::string& database = "postgres") const;
 
-  void Stop();                   // fast shutdown; waits
-  void StopImmediately();        // like a crash: no checkpoint, clients cut
-  void StartAgain();             // same folder, same port
+  void Stop();                                          // fast shutdown; waits
+  void StopImmediately();                               // like a crash: no checkpoint, clients cut
+  void StartAgain();                                    // same folder, same port
   void WriteState(const std::string& state_dir) const;  // for Attach
-  void Detach() { owned_ = false; }  // leave it running when this object dies
+  void Detach() { owned_ = false; }                     // leave it running when this object dies
   static void StopFromState(const std::string& state_dir);
 
  private:

@@ -48,7 +48,9 @@ int DecodeStatus(int status) {
 
 }  // namespace
 
-std::string BinaryPath(const std::string& name) { return std::string(REDRIVE_BIN_DIR) + "/" + name; }
+std::string BinaryPath(const std::string& name) {
+  return std::string(REDRIVE_BIN_DIR) + "/" + name;
+}
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOptions& options) {
   std::vector<std::string> args = argv;
@@ -132,9 +134,13 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   return result;
 }
 
-void SleepFor(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
+void SleepFor(std::chrono::milliseconds duration) {
+  std::this_thread::sleep_for(duration);
+}
 
-std::chrono::steady_clock::time_point RealNow() { return std::chrono::steady_clock::now(); }
+std::chrono::steady_clock::time_point RealNow() {
+  return std::chrono::steady_clock::now();
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

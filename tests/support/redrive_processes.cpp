@@ -14,9 +14,11 @@ GatewaySim::GatewaySim(const std::vector<std::string>& flags)
                                    "127.0.0.1:" + std::to_string(port_), "--log-level", "warn"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<ChildProcess>(
-      argv, ProcessOptions{.env = {}, .stdout_path = log_dir_ + "/gateway.log",
+      argv, ProcessOptions{.env = {},
+                           .stdout_path = log_dir_ + "/gateway.log",
                            .stderr_path = log_dir_ + "/gateway.log"});
-  if (!WaitUntil([&] { return HttpGet(port_, "/healthz").status == 200 || !process_->Running(); }) ||
+  if (!WaitUntil(
+          [&] { return HttpGet(port_, "/healthz").status == 200 || !process_->Running(); }) ||
       !process_->Running()) {
     throw std::runtime_error("gateway-sim did not start: " + ReadFile(log_dir_ + "/gateway.log"));
   }
@@ -34,35 +36,27 @@ void GatewaySim::SetFaults(const nlohmann::json& faults) const {
   if (reply.status != 200) throw std::runtime_error("faults: " + reply.body + reply.error);
 }
 
-WorkerProcess::WorkerProcess(const std::string& database_url, const std::string& consumer,
-                             const std::map<std::string, std::string>& env)
+AdminProcess::AdminProcess(const std::vector<std::string>& argv,
+                           std::map<std::string, std::string> env)
     : admin_port_(FreeLoopbackPort()) {
-  log_path_ = MakeTempDir("redrive-worker") + "/worker.log";
-  std::map<std::string, std::string> merged = {
-      {"REDRIVE_DATABASE_URL", database_url},
-      {"REDRIVE_ADMIN_LISTEN", "127.0.0.1:" + std::to_string(admin_port_)},
-      {"REDRIVE_WORKER_POLL_INTERVAL_MS", "200"},
-      {"REDRIVE_WORKER_BACKOFF_BASE_MS", "50"},
-      {"REDRIVE_WORKER_BACKOFF_MAX_MS", "200"},
-      {"REDRIVE_GATEWAY_TIMEOUT_MS", "1000"},
-      {"REDRIVE_WORKER_SHUTDOWN_GRACE_SECONDS", "5"},
-  };
-  for (const auto& [key, value] : env) merged[key] = value;
+  log_path_ = MakeTempDir("redrive-proc") + "/process.log";
+  env["REDRIVE_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(admin_port_);
   process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{BinaryPath("redrive-worker"), "--consumer", consumer},
-      ProcessOptions{.env = merged, .stdout_path = log_path_, .stderr_path = log_path_});
+      argv, ProcessOptions{.env = env, .stdout_path = log_path_, .stderr_path = log_path_});
 }
 
-std::string WorkerProcess::Log() const { return ReadFile(log_path_); }
+std::string AdminProcess::Log() const {
+  return ReadFile(log_path_);
+}
 
-bool WorkerProcess::WaitReady(std::chrono::milliseconds timeout) {
+bool AdminProcess::WaitReady(std::chrono::milliseconds timeout) {
   return WaitUntil(
-      [&] { return !process_->Running() || HttpGet(admin_port_, "/readyz").status == 200; },
-      timeout) &&
+             [&] { return !process_->Running() || HttpGet(admin_port_, "/readyz").status == 200; },
+             timeout) &&
          process_->Running();
 }
 
-double WorkerProcess::Metric(const std::string& series) const {
+double AdminProcess::Metric(const std::string& series) const {
   const auto reply = HttpGet(admin_port_, "/metrics");
   std::istringstream lines(reply.body);
   std::string line;
@@ -71,6 +65,46 @@ double WorkerProcess::Metric(const std::string& series) const {
   }
   return -1;
 }
+
+namespace {
+
+std::map<std::string, std::string> WithDefaults(std::map<std::string, std::string> defaults,
+                                                const std::map<std::string, std::string>& env) {
+  for (const auto& [key, value] : env) defaults[key] = value;
+  return defaults;
+}
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(const std::string& database_url, const std::string& consumer,
+                             const std::map<std::string, std::string>& env)
+    : AdminProcess({BinaryPath("redrive-worker"), "--consumer", consumer},
+                   WithDefaults({{"REDRIVE_DATABASE_URL", database_url},
+                                 {"REDRIVE_WORKER_POLL_INTERVAL_MS", "200"},
+                                 {"REDRIVE_WORKER_BACKOFF_BASE_MS", "50"},
+                                 {"REDRIVE_WORKER_BACKOFF_MAX_MS", "200"},
+                                 {"REDRIVE_GATEWAY_TIMEOUT_MS", "1000"},
+                                 {"REDRIVE_WORKER_SHUTDOWN_GRACE_SECONDS", "5"}},
+                                env)) {}
+
+ControllerProcess::ControllerProcess(const std::string& database_url,
+                                     const std::map<std::string, std::string>& env,
+                                     const std::vector<std::string>& flags)
+    : AdminProcess(
+          [&] {
+            std::vector<std::string> argv = {BinaryPath("redrive-controller")};
+            argv.insert(argv.end(), flags.begin(), flags.end());
+            return argv;
+          }(),
+          WithDefaults({{"REDRIVE_DATABASE_URL", database_url},
+                        {"REDRIVE_CONTROLLER_INTERVAL_SECONDS", "1"},
+                        {"REDRIVE_CONTROLLER_LEASE_SECONDS", "3"},
+                        {"REDRIVE_CONTROLLER_LEASE_RENEW_DEADLINE_SECONDS", "2"},
+                        {"REDRIVE_CONTROLLER_LEASE_RETRY_SECONDS", "1"},
+                        {"REDRIVE_CONTROLLER_STUCK_AFTER_SECONDS", "2"},
+                        {"REDRIVE_WORKER_BACKOFF_BASE_MS", "50"},
+                        {"REDRIVE_WORKER_BACKOFF_MAX_MS", "200"}},
+                       env)) {}
 
 std::string QueryValue(const std::string& database_url, const std::string& sql) {
   pqxx::connection connection(database_url);
@@ -87,8 +121,8 @@ void Execute(const std::string& database_url, const std::string& sql) {
 }
 
 std::string PlaceOrder(const std::string& database_url, long long amount_cents) {
-  return QueryValue(database_url,
-                    "SELECT place_order('test-customer', " + std::to_string(amount_cents) + ", 'USD')");
+  return QueryValue(database_url, "SELECT place_order('test-customer', " +
+                                      std::to_string(amount_cents) + ", 'USD')");
 }
 
 bool WaitForValue(const std::string& database_url, const std::string& sql,

@@ -28,25 +28,40 @@ class GatewaySim {
   std::unique_ptr<ChildProcess> process_;
 };
 
-// A redrive-worker with test-friendly defaults (fast polling, short backoff), its admin
-// server on a free port and its log in a temp file.
-class WorkerProcess {
+// A redrive binary with its admin server on a free port and its log in a temp file.
+class AdminProcess {
  public:
-  WorkerProcess(const std::string& database_url, const std::string& consumer,
-                const std::map<std::string, std::string>& env = {});
   int admin_port() const { return admin_port_; }
   ChildProcess& process() { return *process_; }
   std::string Log() const;
   // Waits for /readyz 200; false on timeout or when the process died.
   bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  // The value of one series in /metrics, e.g. Metric("redrive_worker_inflight{consumer=\"payment\"}"),
-  // or -1 when absent.
+  // The value of one series in /metrics, e.g.
+  // Metric("redrive_worker_inflight{consumer=\"payment\"}"), or -1 when absent.
   double Metric(const std::string& series) const;
+
+ protected:
+  AdminProcess(const std::vector<std::string>& argv, std::map<std::string, std::string> env);
 
  private:
   int admin_port_;
   std::string log_path_;
   std::unique_ptr<ChildProcess> process_;
+};
+
+// A redrive-worker with test-friendly defaults (fast polling, short backoff).
+class WorkerProcess : public AdminProcess {
+ public:
+  WorkerProcess(const std::string& database_url, const std::string& consumer,
+                const std::map<std::string, std::string>& env = {});
+};
+
+// A redrive-controller with test-friendly defaults (1 s cycles, a 3 s lease).
+class ControllerProcess : public AdminProcess {
+ public:
+  ControllerProcess(const std::string& database_url,
+                    const std::map<std::string, std::string>& env = {},
+                    const std::vector<std::string>& flags = {});
 };
 
 // Runs one SQL statement and returns the first column of the first row as text ("" when

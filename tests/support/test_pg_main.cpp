@@ -1,5 +1,6 @@
 // `redrive-test-pg start|stop STATE_DIR`: the ctest fixture owning the cluster that all
 // integration tests of one ctest run share (each test makes its own database in it).
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -27,6 +28,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (action == "stop") {
+      // Idempotent: a second stop (ctest --repeat) finds nothing to do.
+      if (!std::filesystem::exists(state_dir + "/cluster")) {
+        std::cout << "no PostgreSQL test cluster running from " << state_dir << "\n";
+        return 0;
+      }
       redrive::testing::PgCluster::StopFromState(state_dir);
       return 0;
     }

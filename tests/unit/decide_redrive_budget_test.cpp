@@ -20,7 +20,8 @@ TEST_CASE("a zero budget grants nothing") {
   CHECK_FALSE(budget.Take(true));
 }
 
-TEST_CASE("no gateway-touching re-drive is granted while the breaker is open, and it costs nothing") {
+TEST_CASE(
+    "no gateway-touching re-drive is granted while the breaker is open, and it costs nothing") {
   RedriveBudget budget(2, true);
   CHECK_FALSE(budget.Take(true));
   CHECK_FALSE(budget.Take(true));

@@ -20,21 +20,26 @@ struct PayloadCheck {
 // Strict: a JSON object whose order_id is a canonical UUID. Anything else is poison.
 PayloadCheck CheckPayload(const pg::ClaimedEvent& event) {
   if (event.event_type != "OrderCreated") {
-    return {.order_id = "", .poison_reason = "unknown_event_type",
+    return {.order_id = "",
+            .poison_reason = "unknown_event_type",
             .detail = "payment consumer does not handle " + event.event_type};
   }
   if (!event.payload) {
-    return {.order_id = "", .poison_reason = "payload_too_large",
+    return {.order_id = "",
+            .poison_reason = "payload_too_large",
             .detail = std::to_string(event.payload_bytes) + " bytes"};
   }
   const auto payload = nlohmann::json::parse(*event.payload, nullptr, false);
   if (!payload.is_object()) {
-    return {.order_id = "", .poison_reason = "malformed_payload", .detail = "payload is not a JSON object"};
+    return {.order_id = "",
+            .poison_reason = "malformed_payload",
+            .detail = "payload is not a JSON object"};
   }
   const auto order_id = payload.find("order_id");
   if (order_id == payload.end() || !order_id->is_string() ||
       !domain::IsUuid(order_id->get<std::string>())) {
-    return {.order_id = "", .poison_reason = "malformed_payload",
+    return {.order_id = "",
+            .poison_reason = "malformed_payload",
             .detail = "order_id is missing or not a UUID"};
   }
   return {.order_id = order_id->get<std::string>(), .poison_reason = "", .detail = ""};
@@ -63,8 +68,7 @@ bool PaymentConsumer::ShouldClaim() {
 int PaymentConsumer::ClaimLimit(int free_slots) {
   // Half-open lets exactly one probe through: claim one event, not a batch that would be
   // given straight back.
-  return breaker_.State() == decide::BreakerState::kHalfOpen ? std::min(free_slots, 1)
-                                                              : free_slots;
+  return breaker_.State() == decide::BreakerState::kHalfOpen ? std::min(free_slots, 1) : free_slots;
 }
 
 boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEvent& event) {
@@ -86,8 +90,9 @@ boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEv
   if (begin->status == pg::BeginChargeStatus::kTerminal) {
     // Already settled (a duplicate delivery, or the controller got there first): the
     // effect exists, so finishing the event is all that is left.
-    log::Info("order already settled, completing its payment event",
-              {{"order_id", order_id}, {"event_id", event.event_id}, {"state", begin->order.state}});
+    log::Info(
+        "order already settled, completing its payment event",
+        {{"order_id", order_id}, {"event_id", event.event_id}, {"state", begin->order.state}});
     co_return co_await actions_.Complete(event);
   }
   const pg::OrderRow order = begin->order;
@@ -105,8 +110,8 @@ boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEv
   runtime::HitFailpoint("after_gateway_response");
 
   const auto decision = decide::ClassifyChargeReply(
-      reply.status, reply.charge_status ? std::optional<std::string_view>(*reply.charge_status)
-                                        : std::nullopt,
+      reply.status,
+      reply.charge_status ? std::optional<std::string_view>(*reply.charge_status) : std::nullopt,
       reply.TransportError());
   if (decision.gateway_failure) {
     breaker_.RecordFailure();
@@ -119,7 +124,7 @@ boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEv
     case decide::ChargeOutcome::kPaid:
     case decide::ChargeOutcome::kDeclined: {
       const pg::ChargeResult outcome{.paid = decision.outcome == decide::ChargeOutcome::kPaid,
-                                      .charge_id = reply.charge_id};
+                                     .charge_id = reply.charge_id};
       const DbWork<pg::SettleResult> settle = [event, order, outcome](pqxx::connection_base& c) {
         return pg::Settle(c, event, order, outcome);
       };
@@ -136,8 +141,7 @@ boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEv
       co_return EventOutcome::kCompleted;
     }
     case decide::ChargeOutcome::kRetry: {
-      const std::string error =
-          decision.reason + (reply.error.empty() ? "" : ": " + reply.error);
+      const std::string error = decision.reason + (reply.error.empty() ? "" : ": " + reply.error);
       co_return co_await actions_.RetryLater(event, error, reply.retry_after);
     }
     case decide::ChargeOutcome::kPoison:

@@ -10,8 +10,8 @@
 
 namespace redrive::workers {
 
-WebhookConsumer::WebhookConsumer(EventActions& actions, http::Endpoint endpoint,
-                                 std::string secret, std::chrono::milliseconds timeout)
+WebhookConsumer::WebhookConsumer(EventActions& actions, http::Endpoint endpoint, std::string secret,
+                                 std::chrono::milliseconds timeout)
     : actions_(actions),
       endpoint_(std::move(endpoint)),
       secret_(std::move(secret)),
@@ -32,7 +32,8 @@ boost::asio::awaitable<EventOutcome> WebhookConsumer::Handle(const pg::ClaimedEv
                                            "payload is not a JSON object");
   }
 
-  const auto timestamp = std::to_string(static_cast<long long>(std::floor(event.database_now_epoch)));
+  const auto timestamp =
+      std::to_string(static_cast<long long>(std::floor(event.database_now_epoch)));
   const std::string body =
       nlohmann::json{{"id", event.event_id}, {"type", event.event_type}, {"data", payload}}.dump();
   http::OutboundRequest request;
@@ -60,15 +61,14 @@ boost::asio::awaitable<EventOutcome> WebhookConsumer::Handle(const pg::ClaimedEv
           header != response.headers.end()) {
         if (const auto seconds = decide::ParseRetryAfter(header->second)) retry_after = *seconds;
       }
-      const std::string error = decision.reason + (response.transport_error.empty()
-                                                       ? ""
-                                                       : ": " + response.transport_error);
+      const std::string error =
+          decision.reason +
+          (response.transport_error.empty() ? "" : ": " + response.transport_error);
       co_return co_await actions_.RetryLater(event, error, retry_after);
     }
     case decide::DeliveryOutcome::kDeadLetter:
-      co_return co_await actions_.DeadLetter(event, decision.reason,
-                                             "subscriber answered " +
-                                                 std::to_string(response.status));
+      co_return co_await actions_.DeadLetter(
+          event, decision.reason, "subscriber answered " + std::to_string(response.status));
   }
   co_return EventOutcome::kAbandoned;
 }

@@ -1,0 +1,279 @@
+#include "core/pg/outbox_health.hpp"
+
+#include <pqxx/pqxx>
+
+namespace redrive::pg {
+namespace {
+
+// ---- Backlog -------------------------------------------------------------------------
+
+// Served by outbox_pending_idx (consumer, created_at) WHERE completed_at IS NULL AND dead_at
+// IS NULL: the index is in consumer order, so this is one pass over the pending rows.
+constexpr const char* kBacklog = R"sql(
+SELECT consumer, count(*), extract(epoch FROM now() - min(created_at))::float8
+FROM outbox
+WHERE completed_at IS NULL AND dead_at IS NULL
+GROUP BY consumer
+ORDER BY consumer
+)sql";
+
+// Served by dead_letter_events_open_idx (consumer, failed_at) WHERE replayed_at IS NULL AND
+// discarded_at IS NULL.
+constexpr const char* kOpenDeadLetters = R"sql(
+SELECT consumer, count(*)
+FROM dead_letter_events
+WHERE replayed_at IS NULL AND discarded_at IS NULL
+GROUP BY consumer
+)sql";
+
+// Served by orders_needs_review_idx (updated_at) WHERE state = 'NEEDS_REVIEW'.
+constexpr const char* kNeedsReview = R"sql(
+SELECT count(*) FROM orders WHERE state = 'NEEDS_REVIEW'
+)sql";
+
+// The channel of outbox_notify() (schema/001); the payload tells a worker's log why it woke.
+// Delivered when the transaction commits.
+constexpr const char* kRenotify = R"sql(
+SELECT pg_notify('redrive_outbox_' || $1, 'redrive_backlog')
+)sql";
+
+// ---- Janitor -------------------------------------------------------------------------
+
+// Served by outbox_completed_idx (completed_at) WHERE completed_at IS NOT NULL, oldest
+// first; then by primary key. SKIP LOCKED: a row someone holds is left for the next batch
+// rather than waited for.
+constexpr const char* kDeleteOutbox = R"sql(
+DELETE FROM outbox
+WHERE id IN (SELECT id FROM outbox
+             WHERE completed_at < now() - make_interval(hours => $1)
+             ORDER BY completed_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+)sql";
+
+// Served by processed_events_processed_at_idx (processed_at), then by the primary key.
+constexpr const char* kDeleteProcessedEvents = R"sql(
+DELETE FROM processed_events
+WHERE (event_id, consumer) IN (SELECT event_id, consumer FROM processed_events
+                               WHERE processed_at < now() - make_interval(hours => $1)
+                               ORDER BY processed_at
+                               LIMIT $2
+                               FOR UPDATE SKIP LOCKED)
+)sql";
+
+// Served by outbox_completed_idx; stops counting at $2.
+constexpr const char* kCountOutbox = R"sql(
+SELECT count(*) FROM (SELECT 1 FROM outbox
+                      WHERE completed_at < now() - make_interval(hours => $1)
+                      LIMIT $2) past
+)sql";
+
+// Served by processed_events_processed_at_idx; stops counting at $2.
+constexpr const char* kCountProcessedEvents = R"sql(
+SELECT count(*) FROM (SELECT 1 FROM processed_events
+                      WHERE processed_at < now() - make_interval(hours => $1)
+                      LIMIT $2) past
+)sql";
+
+// A stuck lock must not hold the janitor (or what waits behind it) for long.
+constexpr const char* kJanitorLockTimeout = "SET LOCAL lock_timeout = '2s'";
+
+// ---- Consistency ---------------------------------------------------------------------
+
+// Both halves read only rows that should not exist: outbox_completed_and_dead_idx
+// (event_id) WHERE completed_at IS NOT NULL AND dead_at IS NOT NULL (schema/003; empty while
+// the guards hold), and the open dead letters (dead_letter_events_open_idx), each looked up
+// in the outbox by outbox_event_consumer_key.
+constexpr const char* kCompletedAndDeadLettered = R"sql(
+WITH broken AS (
+  SELECT o.event_id FROM outbox o
+  WHERE o.completed_at IS NOT NULL AND o.dead_at IS NOT NULL
+  UNION
+  SELECT d.event_id FROM dead_letter_events d
+  JOIN outbox o ON o.event_id = d.event_id AND o.consumer = d.consumer
+  WHERE d.replayed_at IS NULL AND d.discarded_at IS NULL AND o.completed_at IS NOT NULL
+)
+SELECT event_id::text, count(*) OVER () FROM broken ORDER BY event_id LIMIT 5
+)sql";
+
+// Served by outbox_pending_idx (consumer, created_at): the payment backlog older than $1,
+// each order then read by primary key.
+constexpr const char* kSettledWithPendingPayment = R"sql(
+WITH broken AS (
+  SELECT DISTINCT o.id FROM outbox e
+  JOIN orders o ON o.id = e.aggregate_id
+  WHERE e.consumer = 'payment' AND e.completed_at IS NULL AND e.dead_at IS NULL
+    AND e.created_at < now() - make_interval(secs => $1)
+    AND o.state IN ('PAID', 'FAILED')
+)
+SELECT id::text, count(*) OVER () FROM broken ORDER BY id LIMIT 5
+)sql";
+
+// Served by orders_created_idx (created_at) WHERE state = 'CREATED', each order's payment
+// events then read by outbox_aggregate_idx (aggregate_id, consumer).
+constexpr const char* kCreatedOrphans = R"sql(
+SELECT o.id::text, count(*) OVER ()
+FROM orders o
+WHERE o.state = 'CREATED' AND o.created_at < now() - make_interval(secs => $1)
+  AND NOT EXISTS (SELECT 1 FROM outbox e
+                  WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
+                    AND e.completed_at IS NULL AND e.dead_at IS NULL)
+ORDER BY o.created_at
+LIMIT 5
+)sql";
+
+ConsistencyFinding ReadFinding(const std::string& check, const pqxx::result& rows) {
+  ConsistencyFinding finding;
+  finding.check = check;
+  for (const auto& row : rows) {
+    finding.sample.push_back(row[0].as<std::string>());
+    finding.count = row[1].as<std::int64_t>();
+  }
+  return finding;
+}
+
+int HoursParameter(std::chrono::hours retention) {
+  return static_cast<int>(retention.count());
+}
+
+}  // namespace
+
+std::vector<ConsumerBacklog> ReadBacklog(pqxx::connection_base& connection) {
+  pqxx::read_transaction tx(connection, "read_backlog");
+  const pqxx::result rows = tx.exec(kBacklog);
+  tx.commit();
+  std::vector<ConsumerBacklog> backlog;
+  for (const auto& row : rows) {
+    backlog.push_back({.consumer = row[0].as<std::string>(),
+                       .pending = row[1].as<std::int64_t>(),
+                       .oldest_pending_age_seconds = row[2].as<double>()});
+  }
+  return backlog;
+}
+
+std::map<std::string, std::int64_t> CountOpenDeadLetters(pqxx::connection_base& connection) {
+  pqxx::read_transaction tx(connection, "count_dead_letters");
+  const pqxx::result rows = tx.exec(kOpenDeadLetters);
+  tx.commit();
+  std::map<std::string, std::int64_t> counts;
+  for (const auto& row : rows) counts[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+  return counts;
+}
+
+std::int64_t CountNeedsReviewOrders(pqxx::connection_base& connection) {
+  pqxx::read_transaction tx(connection, "count_needs_review");
+  const auto count = tx.exec1(kNeedsReview)[0].as<std::int64_t>();
+  tx.commit();
+  return count;
+}
+
+FencedWriteOutcome Renotify(pqxx::connection_base& connection, const Fence& fence,
+                            const std::string& consumer, AuditEntry audit) {
+  pqxx::work tx(connection, "renotify");
+  if (!HoldsLease(tx, fence)) {
+    tx.abort();
+    return FencedWriteOutcome::kFenced;
+  }
+  const auto outcome = audit.dry_run ? FencedWriteOutcome::kDryRun : FencedWriteOutcome::kApplied;
+  if (!audit.dry_run) tx.exec_params(kRenotify, consumer);
+  audit.outcome = std::string(ToString(outcome));
+  AppendAudit(tx, audit);
+  tx.commit();
+  return outcome;
+}
+
+std::string_view ToString(RetainedTable table) {
+  switch (table) {
+    case RetainedTable::kOutbox:
+      return "outbox";
+    case RetainedTable::kProcessedEvents:
+      return "processed_events";
+  }
+  return "unknown";
+}
+
+JanitorBatch DeleteBatchPastRetention(pqxx::connection_base& connection, const Fence& fence,
+                                      RetainedTable table, std::chrono::hours retention,
+                                      int batch_size, AuditEntry audit) {
+  pqxx::work tx(connection, "janitor");
+  if (!HoldsLease(tx, fence)) {
+    tx.abort();
+    return {.outcome = FencedWriteOutcome::kFenced, .deleted = 0};
+  }
+  tx.exec0(kJanitorLockTimeout);
+  const char* sql = table == RetainedTable::kOutbox ? kDeleteOutbox : kDeleteProcessedEvents;
+  const auto deleted = static_cast<std::int64_t>(
+      tx.exec_params(sql, HoursParameter(retention), batch_size).affected_rows());
+  if (deleted == 0) {
+    tx.abort();
+    return {.outcome = FencedWriteOutcome::kApplied, .deleted = 0};
+  }
+  audit.outcome = std::string(ToString(FencedWriteOutcome::kApplied));
+  audit.reason = "deleted " + std::to_string(deleted) + " " + std::string(ToString(table)) +
+                 " rows older than " + std::to_string(retention.count()) + "h";
+  AppendAudit(tx, audit);
+  tx.commit();
+  return {.outcome = FencedWriteOutcome::kApplied, .deleted = deleted};
+}
+
+std::int64_t CountPastRetention(pqxx::connection_base& connection, RetainedTable table,
+                                std::chrono::hours retention, std::int64_t cap) {
+  pqxx::read_transaction tx(connection, "janitor_count");
+  const char* sql = table == RetainedTable::kOutbox ? kCountOutbox : kCountProcessedEvents;
+  const auto count = tx.exec_params1(sql, HoursParameter(retention), cap)[0].as<std::int64_t>();
+  tx.commit();
+  return count;
+}
+
+FencedWriteOutcome AuditJanitorPlan(pqxx::connection_base& connection, const Fence& fence,
+                                    RetainedTable table, std::int64_t would_delete,
+                                    AuditEntry audit) {
+  pqxx::work tx(connection, "janitor_plan");
+  if (!HoldsLease(tx, fence)) {
+    tx.abort();
+    return FencedWriteOutcome::kFenced;
+  }
+  audit.dry_run = true;
+  audit.outcome = std::string(ToString(FencedWriteOutcome::kDryRun));
+  audit.reason = "would delete " + std::to_string(would_delete) + " " +
+                 std::string(ToString(table)) + " rows past retention";
+  AppendAudit(tx, audit);
+  tx.commit();
+  return FencedWriteOutcome::kDryRun;
+}
+
+std::vector<ConsistencyFinding> CheckConsistency(pqxx::connection_base& connection,
+                                                 std::chrono::seconds stuck_after) {
+  // One snapshot for all checks, so they describe the same moment.
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(connection, "consistency");
+  const auto stuck = static_cast<double>(stuck_after.count());
+  std::vector<ConsistencyFinding> findings;
+  findings.push_back(
+      ReadFinding("completed_and_dead_lettered", tx.exec(kCompletedAndDeadLettered)));
+  findings.push_back(ReadFinding("settled_order_with_pending_payment",
+                                 tx.exec_params(kSettledWithPendingPayment, stuck)));
+  findings.push_back(ReadFinding("created_orphan", tx.exec_params(kCreatedOrphans, stuck)));
+  tx.commit();
+  return findings;
+}
+
+std::vector<ControllerScan> OutboxHealthScans() {
+  return {
+      {"backlog", "outbox_pending_idx", kBacklog, ""},
+      {"open_dead_letters", "dead_letter_events_open_idx", kOpenDeadLetters, ""},
+      {"needs_review", "orders_needs_review_idx", kNeedsReview, ""},
+      {"janitor_outbox", "outbox_completed_idx", kDeleteOutbox, "168, 1000"},
+      {"janitor_processed_events", "processed_events_processed_at_idx", kDeleteProcessedEvents,
+       "168, 1000"},
+      {"janitor_count_outbox", "outbox_completed_idx", kCountOutbox, "168, 20000"},
+      {"janitor_count_processed_events", "processed_events_processed_at_idx", kCountProcessedEvents,
+       "168, 20000"},
+      {"completed_and_dead_lettered", "outbox_completed_and_dead_idx", kCompletedAndDeadLettered,
+       ""},
+      {"settled_order_with_pending_payment", "outbox_pending_idx", kSettledWithPendingPayment,
+       "120"},
+      {"created_orphan", "orders_created_idx", kCreatedOrphans, "120"},
+  };
+}
+
+}  // namespace redrive::pg

@@ -1,0 +1,419 @@
+// The webhook worker end to end: real PostgreSQL, real redrive-worker processes and a test
+// subscriber that records what it receives and checks the signature on its own, with
+// OpenSSL, the way a customer's endpoint would.
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tests/support/pg_cluster.hpp"
+#include "tests/support/redrive_processes.hpp"
+#include "tests/support/webhook_receiver.hpp"
+
+namespace {
+
+using namespace redrive::testing;
+using namespace std::chrono_literals;
+
+constexpr const char* kSecret = "s3cret";
+
+std::map<std::string, std::string> WebhookEnv(const WebhookReceiver& receiver,
+                                              std::map<std::string, std::string> extra = {}) {
+  extra["REDRIVE_WEBHOOK_URL"] = receiver.Url();
+  extra["REDRIVE_WEBHOOK_SECRET"] = kSecret;
+  return extra;
+}
+
+// What a subscriber computes to verify X-Redrive-Signature: written against OpenSSL
+// directly, so a bug in redrive's own signing cannot hide behind the same code.
+std::string ExpectedSignature(const std::string& secret, const std::string& body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  REQUIRE(HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+               reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest,
+               &length) != nullptr);
+  REQUIRE(length == 32);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    char pair[3];
+    std::snprintf(pair, sizeof pair, "%02x", digest[i]);
+    hex += pair;
+  }
+  return "sha256=" + hex;
+}
+
+int Count(const std::string& url, const std::string& sql) {
+  return std::stoi(QueryValue(url, sql));
+}
+
+// Inserts one webhook event for a made-up order, the way the payment worker queues one;
+// returns its event id.
+std::string InsertPaymentEvent(const std::string& url, const std::string& type,
+                               const std::string& status) {
+  return QueryValue(url,
+                    "WITH o AS (SELECT gen_random_uuid() AS id) "
+                    "INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload) "
+                    "SELECT gen_random_uuid(), 'webhook', '" +
+                        type + "', o.id, jsonb_build_object('order_id', o.id, 'status', '" +
+                        status + "', 'amount_cents', 1234, 'currency', 'EUR') FROM o " +
+                        "RETURNING event_id");
+}
+
+// Inserts a webhook event with any type and raw JSON payload; returns its event id.
+std::string InsertRawEvent(const std::string& url, const std::string& type,
+                           const std::string& payload) {
+  return QueryValue(url,
+                    "INSERT INTO outbox (event_id, consumer, event_type, payload) VALUES "
+                    "(gen_random_uuid(), 'webhook', '" +
+                        type + "', '" + payload + "') RETURNING event_id");
+}
+
+std::string EventRow(const std::string& url, const std::string& event_id,
+                     const std::string& column) {
+  return QueryValue(url, "SELECT " + column + " FROM outbox WHERE consumer = 'webhook' AND " +
+                             "event_id = '" + event_id + "'");
+}
+
+bool IsUnixSeconds(const std::string& text) {
+  return !text.empty() && text.size() <= 12 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// Everything a subscriber can check on one delivery of `event_id`.
+void CheckDelivery(const std::string& url, const ReceivedRequest& request,
+                   const std::string& event_id, const std::string& event_type) {
+  INFO("event ", event_id, " body ", request.body);
+  CHECK(request.method == "POST");
+  CHECK(request.target == "/hooks");
+  CHECK(request.Header("content-type") == "application/json");
+  CHECK(request.Header("x-redrive-event-id") == event_id);
+  CHECK(request.Header("x-redrive-event-type") == event_type);
+  CHECK(request.Header("x-redrive-signature") == ExpectedSignature(kSecret, request.body));
+  CHECK(request.Header("x-redrive-signature") != ExpectedSignature("not-the-secret", request.body));
+
+  const std::string timestamp = request.Header("x-redrive-timestamp");
+  REQUIRE(IsUnixSeconds(timestamp));
+  CHECK(QueryValue(url, "SELECT abs(extract(epoch FROM now()) - " + timestamp + ") < 60") == "t");
+
+  const auto body = nlohmann::json::parse(request.body, nullptr, false);
+  REQUIRE(body.is_object());
+  CHECK(body.size() == 3);
+  CHECK(body.value("id", "") == event_id);
+  CHECK(body.value("type", "") == event_type);
+  CHECK(body.at("data") == nlohmann::json::parse(EventRow(url, event_id, "payload")));
+}
+
+}  // namespace
+
+TEST_CASE("the webhook worker posts each payment event once, signed over its raw body") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  WebhookReceiver receiver;
+  WorkerProcess worker(url, "webhook", WebhookEnv(receiver));
+  REQUIRE(worker.WaitReady());
+
+  std::map<std::string, std::string> types;  // event id -> event type
+  for (int i = 0; i < 3; ++i)
+    types[InsertPaymentEvent(url, "PaymentSucceeded", "succeeded")] = "PaymentSucceeded";
+  for (int i = 0; i < 2; ++i)
+    types[InsertPaymentEvent(url, "PaymentFailed", "declined")] = "PaymentFailed";
+
+  REQUIRE(WaitForValue(url,
+                       "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND "
+                       "completed_at IS NOT NULL",
+                       "5"));
+  const auto requests = receiver.Requests();
+  CHECK(requests.size() == 5);
+  std::set<std::string> delivered;
+  for (const auto& request : requests) {
+    const std::string event_id = request.Header("x-redrive-event-id");
+    REQUIRE(types.count(event_id) == 1);
+    delivered.insert(event_id);
+    CheckDelivery(url, request, event_id, types.at(event_id));
+  }
+  CHECK(delivered.size() == 5);
+
+  CHECK(Count(url,
+              "SELECT count(*) FROM outbox o JOIN processed_events p USING (event_id, "
+              "consumer) WHERE o.consumer = 'webhook'") == 5);
+  CHECK(Count(url,
+              "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND attempts = 1 AND "
+              "claimed_by IS NULL AND dead_at IS NULL AND last_error IS NULL") == 5);
+  CHECK(worker.Metric("redrive_worker_events_total{consumer=\"webhook\",outcome=\"completed\"}") ==
+        5);
+  // Completed events are never delivered again.
+  SleepFor(600ms);
+  CHECK(receiver.RequestCount() == 5);
+}
+
+TEST_CASE("a placed order is paid and its PaymentSucceeded reaches the webhook subscriber") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  GatewaySim gateway;
+  WebhookReceiver receiver;
+  WorkerProcess payments(url, "payment", {{"REDRIVE_GATEWAY_URL", gateway.Url()}});
+  WorkerProcess webhooks(url, "webhook", WebhookEnv(receiver));
+  REQUIRE(payments.WaitReady());
+  REQUIRE(webhooks.WaitReady());
+
+  const std::string order = PlaceOrder(url, 4200);
+  REQUIRE(receiver.WaitForRequests(1));
+  REQUIRE(
+      WaitForValue(url, "SELECT count(*) FROM processed_events WHERE consumer = 'webhook'", "1"));
+  const std::string event_id = QueryValue(
+      url,
+      "SELECT event_id FROM outbox WHERE consumer = 'webhook' AND aggregate_id = '" + order + "'");
+  const auto requests = receiver.Requests();
+  REQUIRE(requests.size() == 1);
+  CheckDelivery(url, requests[0], event_id, "PaymentSucceeded");
+  const auto data = nlohmann::json::parse(requests[0].body).at("data");
+  CHECK(data.value("order_id", "") == order);
+  CHECK(data.value("status", "") == "succeeded");
+  CHECK(data.value("amount_cents", 0) == 4200);
+
+  CHECK(QueryValue(url, "SELECT state FROM orders WHERE id = '" + order + "'") == "PAID");
+  CHECK(gateway.LedgerOrders().at(order).at("captures").get<int>() == 1);
+}
+
+TEST_CASE(
+    "a webhook subscriber answering 503 is retried with backoff and delivered once it answers "
+    "200") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  WebhookReceiver receiver;
+  receiver.SetStatus(503);
+  WorkerProcess worker(url, "webhook",
+                       WebhookEnv(receiver, {{"REDRIVE_WORKER_MAX_ATTEMPTS", "1000"}}));
+  REQUIRE(worker.WaitReady());
+
+  const std::string event_id = InsertPaymentEvent(url, "PaymentSucceeded", "succeeded");
+  REQUIRE(receiver.WaitForRequests(3));
+  CHECK(EventRow(url, event_id, "completed_at IS NULL AND dead_at IS NULL") == "t");
+  CHECK(EventRow(url, event_id, "last_error").find("subscriber_503") != std::string::npos);
+  CHECK(Count(url, "SELECT count(*) FROM processed_events") == 0);
+
+  receiver.SetStatus(200);
+  REQUIRE(WaitForValue(
+      url, "SELECT completed_at IS NOT NULL FROM outbox WHERE event_id = '" + event_id + "'", "t"));
+  const auto requests = receiver.Requests();
+  const int attempts = std::stoi(EventRow(url, event_id, "attempts"));
+  CHECK(attempts > 1);
+  CHECK(static_cast<std::size_t>(attempts) == requests.size());  // one delivery per claim
+  // Every attempt carries the same event and the same signed body.
+  for (const auto& request : requests) CheckDelivery(url, request, event_id, "PaymentSucceeded");
+  CHECK(std::count_if(requests.begin(), requests.end(),
+                      [](const ReceivedRequest& r) { return r.answered_status == 200; }) == 1);
+  CHECK(requests.back().answered_status == 200);
+  CHECK(Count(url, "SELECT count(*) FROM processed_events WHERE consumer = 'webhook'") == 1);
+  SleepFor(600ms);
+  CHECK(receiver.RequestCount() == requests.size());
+}
+
+TEST_CASE(
+    "a webhook subscriber answering 429 with Retry-After is not called again before it asked") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  WebhookReceiver receiver;
+  receiver.SetStatus(429, 1);
+  // A backoff cap above the Retry-After, so the cap does not shorten the wait it asks for.
+  WorkerProcess worker(url, "webhook",
+                       WebhookEnv(receiver, {{"REDRIVE_WORKER_MAX_ATTEMPTS", "1000"},
+                                             {"REDRIVE_WORKER_BACKOFF_BASE_MS", "50"},
+                                             {"REDRIVE_WORKER_BACKOFF_MAX_MS", "5000"}}));
+  REQUIRE(worker.WaitReady());
+
+  const std::string event_id = InsertPaymentEvent(url, "PaymentFailed", "declined");
+  REQUIRE(receiver.WaitForRequests(1));
+  REQUIRE(WaitForValue(
+      url, "SELECT last_error IS NOT NULL FROM outbox WHERE event_id = '" + event_id + "'", "t",
+      5s));
+  CHECK(EventRow(url, event_id, "last_error").find("subscriber_429") != std::string::npos);
+  CHECK(EventRow(url, event_id, "available_at - now() > interval '500 milliseconds'") == "t");
+  REQUIRE(receiver.WaitForRequests(2, 10s));
+  receiver.SetStatus(200);
+
+  REQUIRE(WaitForValue(
+      url, "SELECT completed_at IS NOT NULL FROM outbox WHERE event_id = '" + event_id + "'", "t"));
+  const auto requests = receiver.Requests();
+  REQUIRE(requests.size() >= 2);
+  for (std::size_t i = 1; i < requests.size(); ++i) {
+    const auto gap = requests[i].received_at - requests[i - 1].received_at;
+    INFO("gap before attempt ", i + 1, ": ",
+         std::chrono::duration_cast<std::chrono::milliseconds>(gap).count(), " ms");
+    CHECK(gap >= 950ms);
+  }
+  CHECK(requests.back().answered_status == 200);
+  CHECK(std::stoi(EventRow(url, event_id, "attempts")) > 1);
+  CHECK(Count(url, "SELECT count(*) FROM processed_events WHERE consumer = 'webhook'") == 1);
+}
+
+TEST_CASE(
+    "a webhook subscriber answering 400 or 410 dead-letters the event and is not called again") {
+  for (const int status : {400, 410}) {
+    const std::string reason = "subscriber_" + std::to_string(status);
+    SUBCASE(reason.c_str()) {
+      MigratedDatabase database;
+      const std::string url = database.Url();
+      WebhookReceiver receiver;
+      receiver.SetStatus(status);
+      WorkerProcess worker(url, "webhook", WebhookEnv(receiver));
+      REQUIRE(worker.WaitReady());
+
+      const std::string event_id = InsertPaymentEvent(url, "PaymentSucceeded", "succeeded");
+      REQUIRE(WaitForValue(url, "SELECT reason FROM dead_letter_events", reason));
+      CHECK(QueryValue(url, "SELECT event_id FROM dead_letter_events") == event_id);
+      CHECK(QueryValue(url, "SELECT attempts FROM dead_letter_events") == "1");
+      CHECK(QueryValue(url, "SELECT last_error FROM dead_letter_events")
+                .find(std::to_string(status)) != std::string::npos);
+      CHECK(EventRow(url, event_id,
+                     "dead_at IS NOT NULL AND claimed_by IS NULL AND "
+                     "completed_at IS NULL") == "t");
+      CHECK(Count(url, "SELECT count(*) FROM processed_events") == 0);
+      CHECK(worker.Metric("redrive_dead_letters_total{consumer=\"webhook\",reason=\"" + reason +
+                          "\"}") == 1);
+      SleepFor(600ms);
+      const auto requests = receiver.Requests();
+      REQUIRE(requests.size() == 1);
+      CheckDelivery(url, requests[0], event_id, "PaymentSucceeded");
+    }
+  }
+}
+
+TEST_CASE("poison webhook events are dead-lettered without any delivery and the worker goes on") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  WebhookReceiver receiver;
+  WorkerProcess worker(url, "webhook",
+                       WebhookEnv(receiver, {{"REDRIVE_WORKER_MAX_PAYLOAD_BYTES", "2048"}}));
+  REQUIRE(worker.WaitReady());
+
+  InsertRawEvent(url, "OrderShipped", R"({"order_id": "6f1c1f8e-4a55-4d59-9f59-3a8f6f0c0a01"})");
+  InsertRawEvent(url, "PaymentSucceeded", "[1, 2, 3]");
+  InsertRawEvent(url, "PaymentFailed", R"("declined")");
+  InsertRawEvent(url, "PaymentSucceeded", "null");
+  InsertRawEvent(url, "PaymentSucceeded", R"({"pad": ")" + std::string(3000, 'x') + R"("})");
+  REQUIRE(WaitForValue(url, "SELECT count(*) FROM dead_letter_events", "5"));
+  CHECK(QueryValue(url,
+                   "SELECT string_agg(reason, ',' ORDER BY outbox_id) FROM "
+                   "dead_letter_events") ==
+        "unknown_event_type,malformed_payload,malformed_payload,malformed_payload,"
+        "payload_too_large");
+  CHECK(Count(url,
+              "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND attempts = 1 AND "
+              "claimed_by IS NULL") == 5);
+  CHECK(receiver.RequestCount() == 0);
+
+  // Poison never blocks good work behind it.
+  const std::string good = InsertPaymentEvent(url, "PaymentSucceeded", "succeeded");
+  REQUIRE(receiver.WaitForRequests(1));
+  CHECK(WaitForValue(
+      url, "SELECT completed_at IS NOT NULL FROM outbox WHERE event_id = '" + good + "'", "t"));
+  CHECK(receiver.RequestCount() == 1);
+  CheckDelivery(url, receiver.Requests()[0], good, "PaymentSucceeded");
+  CHECK(worker.process().Running());
+  CHECK(worker.Metric(
+            "redrive_dead_letters_total{consumer=\"webhook\",reason=\"malformed_payload\"}") == 3);
+}
+
+TEST_CASE(
+    "a webhook subscriber that does not answer within webhook.timeout_ms is retried as a timeout") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  WebhookReceiver receiver;
+  receiver.SetResponseDelay(3s);
+  WorkerProcess worker(url, "webhook",
+                       WebhookEnv(receiver, {{"REDRIVE_WEBHOOK_TIMEOUT_MS", "300"},
+                                             {"REDRIVE_WORKER_MAX_ATTEMPTS", "1000"}}));
+  REQUIRE(worker.WaitReady());
+
+  const std::string event_id = InsertPaymentEvent(url, "PaymentSucceeded", "succeeded");
+  // The worker gives up after 300 ms and comes back, long before the 3 s hold ends.
+  REQUIRE(receiver.WaitForRequests(2, 2500ms));
+  const auto held = receiver.Requests();
+  CHECK(held[1].received_at - held[0].received_at >= 250ms);
+  CHECK(held[1].received_at - held[0].received_at < 2500ms);
+  const std::string last_error = EventRow(url, event_id, "last_error");
+  INFO("last_error: ", last_error);
+  CHECK(last_error.rfind("transport_error", 0) == 0);
+  CHECK(last_error.find("timeout") != std::string::npos);
+  CHECK(EventRow(url, event_id, "completed_at IS NULL AND dead_at IS NULL") == "t");
+
+  receiver.SetResponseDelay(0ms);
+  REQUIRE(WaitForValue(
+      url, "SELECT completed_at IS NOT NULL FROM outbox WHERE event_id = '" + event_id + "'", "t"));
+  CHECK(std::stoi(EventRow(url, event_id, "attempts")) > 1);
+  CHECK(Count(url, "SELECT count(*) FROM processed_events WHERE consumer = 'webhook'") == 1);
+  CHECK(worker.Metric("redrive_worker_events_total{consumer=\"webhook\",outcome=\"retried\"}") >=
+        1);
+}
+
+TEST_CASE("the webhook worker without webhook.url exits 2 naming the key") {
+  const auto result =
+      RunCommand({BinaryPath("redrive-worker"), "--consumer", "webhook"},
+                 {{"REDRIVE_DATABASE_URL", "postgresql://redrive@127.0.0.1:1/unused"},
+                  {"REDRIVE_WEBHOOK_SECRET", kSecret}},
+                 20s);
+  INFO("output: ", result.output);
+  CHECK(result.exit_code == 2);
+  CHECK(result.output.find("webhook.url") != std::string::npos);
+  CHECK(result.output.find(kSecret) == std::string::npos);
+}
+
+TEST_CASE("the webhook worker without webhook.secret exits 2 naming the key") {
+  const auto result =
+      RunCommand({BinaryPath("redrive-worker"), "--consumer", "webhook"},
+                 {{"REDRIVE_DATABASE_URL", "postgresql://redrive@127.0.0.1:1/unused"},
+                  {"REDRIVE_WEBHOOK_URL", "http://127.0.0.1:1/hooks"}},
+                 20s);
+  INFO("output: ", result.output);
+  CHECK(result.exit_code == 2);
+  CHECK(result.output.find("webhook.secret") != std::string::npos);
+}
+
+TEST_CASE("a webhook subscriber answering 200 with a large body is delivered once") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  WebhookReceiver receiver;
+  receiver.SetResponseBody(std::string(200 * 1024, 'x'));
+  const std::string event_id = InsertPaymentEvent(url, "PaymentSucceeded", "succeeded");
+  WorkerProcess worker(url, "webhook", WebhookEnv(receiver));
+  REQUIRE(WaitForValue(
+      url, "SELECT completed_at IS NOT NULL FROM outbox WHERE event_id = '" + event_id + "'", "t"));
+  SleepFor(500ms);
+  CHECK(receiver.RequestCount() == 1);
+  CHECK(EventRow(url, event_id, "attempts") == "1");
+}
+
+TEST_CASE("the noop consumer completes every event it claims and records each as processed") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  Execute(url,
+          "INSERT INTO outbox (event_id, consumer, event_type, payload) "
+          "SELECT gen_random_uuid(), 'noop', 'Anything', jsonb_build_object('n', g) "
+          "FROM generate_series(1, 100) g");
+  // Another consumer's row stays untouched.
+  const std::string other = InsertPaymentEvent(url, "PaymentSucceeded", "succeeded");
+
+  WorkerProcess worker(url, "noop");
+  REQUIRE(worker.WaitReady());
+  REQUIRE(WaitForValue(url,
+                       "SELECT count(*) FROM outbox WHERE consumer = 'noop' AND "
+                       "completed_at IS NOT NULL",
+                       "100"));
+  CHECK(Count(url,
+              "SELECT count(*) FROM outbox o JOIN processed_events p USING (event_id, "
+              "consumer) WHERE o.consumer = 'noop'") == 100);
+  CHECK(Count(url,
+              "SELECT count(*) FROM outbox WHERE consumer = 'noop' AND attempts = 1 AND "
+              "claimed_by IS NULL AND dead_at IS NULL") == 100);
+  CHECK(Count(url, "SELECT count(*) FROM dead_letter_events") == 0);
+  CHECK(EventRow(url, other, "attempts = 0 AND completed_at IS NULL") == "t");
+  CHECK(worker.Metric("redrive_worker_events_total{consumer=\"noop\",outcome=\"completed\"}") ==
+        100);
+}
