@@ -37,16 +37,17 @@ struct ControllerHarness {
   pg::Fence fence = TakeLease(connection, kControllerTestInstance);
 
   controller::CycleContext Context(bool dry_run = false) {
-    return controller::CycleContext{.config = config,
-                                    .fence = fence,
-                                    .instance_id = kControllerTestInstance,
-                                    .cycle_id = cycle_id,
-                                    .dry_run = dry_run,
-                                    .budget = budget,
-                                    .metrics = metrics,
-                                    .with_connection = [this](const auto& work) { work(connection); },
-                                    .gateway = nullptr,
-                                    .uniform01 = [] { return 0.5; }};
+    return controller::CycleContext{
+        .config = config,
+        .fence = fence,
+        .instance_id = kControllerTestInstance,
+        .cycle_id = cycle_id,
+        .dry_run = dry_run,
+        .budget = budget,
+        .metrics = metrics,
+        .with_connection = [this](const auto& work) { work(connection); },
+        .gateway = nullptr,
+        .uniform01 = [] { return 0.5; }};
   }
 };
 
