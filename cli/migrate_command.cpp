@@ -5,8 +5,11 @@
 #include "cli/commands.hpp"
 #include "core/pg/connect.hpp"
 #include "core/pg/migrations.hpp"
+#include "core/runtime/version.hpp"
 
 namespace redrive::cli {
+
+namespace {
 
 int RunMigrate(const Context& context) {
   if (!context.args.empty()) {
@@ -31,6 +34,28 @@ int RunMigrate(const Context& context) {
     std::cerr << "redrivectl migrate: " << config::RedactSecrets(error.what()) << "\n";
     return kExitFailure;
   }
+}
+
+int RunVersion(const Context& context) {
+  if (!context.args.empty()) {
+    std::cerr << "redrivectl version: unexpected argument '" << context.args.front() << "'\n";
+    return kExitUsage;
+  }
+  const int binary_schema = pg::EmbeddedMigrations().back().version;
+  if (context.output == OutputFormat::kJson) {
+    std::cout << nlohmann::json{{"version", kRedriveVersion}, {"schema_version", binary_schema}}.dump()
+              << "\n";
+  } else {
+    std::cout << "redrivectl " << kRedriveVersion << " (schema version " << binary_schema << ")\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> MigrateCommands() {
+  return {{"migrate", "apply pending schema migrations (safe to run twice, or at once)", RunMigrate},
+          {"version", "print the redrivectl version and the schema version it carries", RunVersion}};
 }
 
 }  // namespace redrive::cli

@@ -29,6 +29,7 @@
 #include "core/runtime/health.hpp"
 #include "core/runtime/log.hpp"
 #include "core/runtime/system_clock.hpp"
+#include "core/runtime/version.hpp"
 
 namespace redrive::controller {
 namespace {
@@ -36,7 +37,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kVersion = "0.1.0";
 
 // Signals are taken synchronously by one thread (sigwait), so nothing runs in a signal
 // handler; the loops see flags and wake-ups.
@@ -269,7 +269,7 @@ int RunController(const ControllerSetup& setup) {
   config::Config config = setup.config;
   runtime::SystemClock clock;
   runtime::Health health(clock, seconds(config.admin.liveness_timeout_seconds));
-  metrics::Registry registry({.component = "controller", .version = kVersion});
+  metrics::Registry registry({.component = "controller", .version = kRedriveVersion});
   metrics::ControllerMetrics metrics(registry);
 
   http::AdminServer admin({.listen = config.admin.listen,

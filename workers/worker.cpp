@@ -21,6 +21,7 @@
 #include "core/runtime/log.hpp"
 #include "core/runtime/sleep.hpp"
 #include "core/runtime/system_clock.hpp"
+#include "core/runtime/version.hpp"
 #include "core/runtime/wake_signal.hpp"
 #include "workers/consumers/noop_consumer.hpp"
 #include "workers/consumers/payment_consumer.hpp"
@@ -34,7 +35,6 @@ namespace {
 namespace net = boost::asio;
 using std::chrono::milliseconds;
 
-constexpr const char* kVersion = "0.1.0";
 
 // The claim loop and the bookkeeping of in-flight events. Everything here runs on the
 // io_context's single thread, so plain members need no locks.
@@ -193,7 +193,7 @@ int RunWorker(const WorkerSetup& setup) {
   net::io_context io;
   runtime::SystemClock clock;
   runtime::Health health(clock, std::chrono::seconds(config.admin.liveness_timeout_seconds));
-  metrics::Registry registry({.component = "worker", .version = kVersion});
+  metrics::Registry registry({.component = "worker", .version = kRedriveVersion});
   metrics::WorkerMetrics metrics(registry, setup.consumer);
 
   http::AdminServer admin({.listen = config.admin.listen,

@@ -1,0 +1,7 @@
+#include "cli/commands.hpp"
+
+namespace redrive::cli {
+
+std::vector<Command> RepairCommands() { return {}; }
+
+}  // namespace redrive::cli
