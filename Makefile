@@ -4,8 +4,12 @@ ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+PREFIX    ?= /usr/local
+# What `make install` puts in $(DESTDIR)$(PREFIX)/bin: the shipped binaries (not the tests)
+# and the kubectl plugin.
+INSTALL_BINS = redrivectl redrive-worker redrive-controller gateway-sim
 
-.PHONY: help deps build test unit integration asan demo format format-check bench clean
+.PHONY: help deps build test unit integration asan demo format format-check bench install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -36,6 +40,13 @@ demo: build ## run the whole system locally
 
 bench: build ## benchmarks that print figures (never part of make test)
 	@scripts/bench
+
+install: ## copy the built binaries and kubectl-redrive to $(PREFIX)/bin (PREFIX=/usr/local)
+	@for bin in $(INSTALL_BINS); do \
+	  test -x $(BUILD_DIR)/bin/$$bin || { echo "make install: $(BUILD_DIR)/bin/$$bin is missing; run make build first" >&2; exit 1; }; \
+	done
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(addprefix $(BUILD_DIR)/bin/,$(INSTALL_BINS)) tools/kubectl-redrive $(DESTDIR)$(PREFIX)/bin/
 
 format: ## rewrite every C++ file with clang-format
 	clang-format -i $(SOURCES)

@@ -28,9 +28,9 @@ struct Command {
 };
 
 // Each group lives in its own file; main.cpp lists them all.
-std::vector<Command> MigrateCommands();     // migrate, version
-std::vector<Command> InspectCommands();     // status, orders (stuck, show, place)
-std::vector<Command> RepairCommands();      // dlq, review
-std::vector<Command> PlanCommands();        // plan
+std::vector<Command> MigrateCommands();  // migrate, version
+std::vector<Command> InspectCommands();  // status, orders (stuck, show, place)
+std::vector<Command> RepairCommands();   // dlq, review
+std::vector<Command> PlanCommands();     // plan
 
 }  // namespace redrive::cli

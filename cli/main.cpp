@@ -26,8 +26,9 @@ void PrintUsage(std::ostream& out) {
          "The database comes from --config or REDRIVE_DATABASE_URL. Global flags may stand\n"
          "anywhere on the line.\n\ncommands:\n";
   for (const auto& command : AllCommands()) {
-    out << "  " << command.name << std::string(10 - std::min<std::size_t>(command.name.size(), 9), ' ')
-        << command.summary << "\n";
+    out << "  " << command.name
+        << std::string(10 - std::min<std::size_t>(command.name.size(), 9), ' ') << command.summary
+        << "\n";
   }
   out << "\n`redrivectl COMMAND --help` shows a command's own flags.\n";
 }
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
 
   redrive::cli::Context context;
   context.output = flags->output == "json" ? redrive::cli::OutputFormat::kJson
-                                            : redrive::cli::OutputFormat::kText;
+                                           : redrive::cli::OutputFormat::kText;
   context.args.assign(flags->rest.begin() + 1, flags->rest.end());
   context.config = redrive::config::LoadOrExit(flags->config_path);  // exits 2 naming the key
   return command->run(context);

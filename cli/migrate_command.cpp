@@ -43,8 +43,9 @@ int RunVersion(const Context& context) {
   }
   const int binary_schema = pg::EmbeddedMigrations().back().version;
   if (context.output == OutputFormat::kJson) {
-    std::cout << nlohmann::json{{"version", kRedriveVersion}, {"schema_version", binary_schema}}.dump()
-              << "\n";
+    std::cout
+        << nlohmann::json{{"version", kRedriveVersion}, {"schema_version", binary_schema}}.dump()
+        << "\n";
   } else {
     std::cout << "redrivectl " << kRedriveVersion << " (schema version " << binary_schema << ")\n";
   }
@@ -54,8 +55,9 @@ int RunVersion(const Context& context) {
 }  // namespace
 
 std::vector<Command> MigrateCommands() {
-  return {{"migrate", "apply pending schema migrations (safe to run twice, or at once)", RunMigrate},
-          {"version", "print the redrivectl version and the schema version it carries", RunVersion}};
+  return {
+      {"migrate", "apply pending schema migrations (safe to run twice, or at once)", RunMigrate},
+      {"version", "print the redrivectl version and the schema version it carries", RunVersion}};
 }
 
 }  // namespace redrive::cli

@@ -13,11 +13,7 @@
 #include <thread>
 
 #include "controller/cycle.hpp"
-#include "controller/reconcilers/backlog_reconciler.hpp"
-#include "controller/reconcilers/consistency_reconciler.hpp"
-#include "controller/reconcilers/expired_claims_reconciler.hpp"
-#include "controller/reconcilers/janitor_reconciler.hpp"
-#include "controller/reconcilers/stuck_orders_reconciler.hpp"
+#include "controller/reconcilers/all_reconcilers.hpp"
 #include "core/decide/circuit_breaker.hpp"
 #include "core/decide/leadership.hpp"
 #include "core/http/admin_server.hpp"
@@ -36,7 +32,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
 
 // Signals are taken synchronously by one thread (sigwait), so nothing runs in a signal
 // handler; the loops see flags and wake-ups.
@@ -196,17 +191,6 @@ class LeaderElector {
   bool stopping_ = false;
   std::thread thread_;
 };
-
-std::vector<std::unique_ptr<Reconciler>> BuildReconcilers() {
-  // Claims first: a stuck order is only judged once its event's claim state is fresh.
-  std::vector<std::unique_ptr<Reconciler>> reconcilers;
-  reconcilers.push_back(std::make_unique<ExpiredClaimsReconciler>());
-  reconcilers.push_back(std::make_unique<StuckOrdersReconciler>());
-  reconcilers.push_back(std::make_unique<BacklogReconciler>());
-  reconcilers.push_back(std::make_unique<JanitorReconciler>());
-  reconcilers.push_back(std::make_unique<ConsistencyReconciler>());
-  return reconcilers;
-}
 
 std::optional<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

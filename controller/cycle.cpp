@@ -14,6 +14,13 @@ pg::AuditEntry AuditFor(const CycleContext& context, std::string rule) {
   return audit;
 }
 
+void AddToPlan(CycleContext& context, std::string action, std::string target,
+               pg::AuditEntry audit) {
+  audit.outcome = "planned";
+  context.plan->push_back(
+      {.action = std::move(action), .target = std::move(target), .audit = std::move(audit)});
+}
+
 CycleReport RunCycle(const std::vector<std::unique_ptr<Reconciler>>& reconcilers,
                      CycleContext& context, const Clock& clock) {
   CycleReport report;

@@ -35,7 +35,6 @@ namespace {
 namespace net = boost::asio;
 using std::chrono::milliseconds;
 
-
 // The claim loop and the bookkeeping of in-flight events. Everything here runs on the
 // io_context's single thread, so plain members need no locks.
 class ClaimLoop {

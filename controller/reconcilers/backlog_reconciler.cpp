@@ -46,6 +46,11 @@ ReconcileResult BacklogReconciler::Reconcile(CycleContext& context) {
                    {"dry_run", context.dry_run}});
         pg::AuditEntry audit = AuditFor(context, "backlog_renotify");
         audit.reason = reason;
+        if (context.plan != nullptr) {
+          AddToPlan(context, "renotify", entry.consumer, std::move(audit));
+          ++result.acted;
+          continue;
+        }
         const auto outcome = pg::Renotify(connection, context.fence, entry.consumer, audit);
         context.metrics.Redrives("backlog_renotify", std::string(pg::ToString(outcome)))
             .Increment();

@@ -81,6 +81,16 @@ ReconcileResult ExpiredClaimsReconciler::Reconcile(CycleContext& context) {
             Decide(claim, worker, context.uniform01 ? context.uniform01() : 0.5);
         pg::AuditEntry audit = AuditFor(context, kind);
         audit.reason = Plan(claim, recovery, worker.max_attempts);
+        if (context.plan != nullptr) {
+          audit.event_id = claim.event_id;
+          audit.order_id = claim.aggregate_id;
+          AddToPlan(
+              context,
+              recovery.action == pg::ClaimRecoveryAction::kRelease ? "release" : "dead_letter",
+              claim.event_id, std::move(audit));
+          ++result.acted;
+          continue;
+        }
         if (before_write_) before_write_(claim);
         pg::FencedWriteOutcome outcome;
         try {

@@ -18,9 +18,17 @@ ReconcileResult JanitorReconciler::Reconcile(CycleContext& context) {
       for (const auto table : {pg::RetainedTable::kOutbox, pg::RetainedTable::kProcessedEvents}) {
         const std::string table_name(pg::ToString(table));
         const pg::AuditEntry audit = AuditFor(context, "janitor");
-        if (context.dry_run) {
+        if (context.dry_run || context.plan != nullptr) {
           const auto would_delete = pg::CountPastRetention(connection, table, retention, per_cycle);
           if (would_delete == 0) continue;
+          if (context.plan != nullptr) {
+            pg::AuditEntry planned = audit;
+            planned.reason = "would delete " + std::to_string(would_delete) + " " + table_name +
+                             " rows past retention";
+            AddToPlan(context, "delete", table_name, std::move(planned));
+            result.acted += static_cast<int>(would_delete);
+            continue;
+          }
           if (pg::AuditJanitorPlan(connection, context.fence, table, would_delete, audit) ==
               pg::FencedWriteOutcome::kFenced) {
             result.error = "fenced: lease not held at epoch " + std::to_string(context.fence.epoch);

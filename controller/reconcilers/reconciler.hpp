@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config/config.hpp"
 #include "core/decide/redrive_budget.hpp"
@@ -20,6 +21,15 @@ class GatewayLookupClient;
 }
 
 namespace redrive::controller {
+
+// Plan mode (`redrivectl plan`): one decision a fenced write would have carried out.
+struct PlannedAction {
+  std::string action;    // release, dead_letter, reemit_payment, mark_paid, mark_failed,
+                         // needs_review, renotify, delete, wait
+  std::string target;    // what it acts on: the event (claims), the order (stuck orders), the
+                         // consumer (backlog) or the table (janitor)
+  pg::AuditEntry audit;  // the redrive_log row it would have written, outcome "planned"
+};
 
 // Everything one reconcile pass may use. Level-triggered: a reconciler re-reads the
 // database every cycle and never relies on what it did last time.
@@ -37,7 +47,13 @@ struct CycleContext {
   // Asks the gateway about an order's idempotency key; nullptr when not configured.
   const http::GatewayLookupClient* gateway = nullptr;
   std::function<double()> uniform01;  // jitter for backoff
+  // Plan mode (set together with dry_run): no fenced write at all, not even an audit row;
+  // each decision is appended here instead and counted as acted. Works without the lease.
+  std::vector<PlannedAction>* plan = nullptr;
 };
+
+// Plan mode: appends what would have been done, as `audit` with outcome "planned".
+void AddToPlan(CycleContext& context, std::string action, std::string target, pg::AuditEntry audit);
 
 // An audit row for `rule` with who (instance), when (cycle, epoch) and dry_run filled in;
 // the pg layer adds what was done.

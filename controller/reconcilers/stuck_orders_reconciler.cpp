@@ -41,6 +41,21 @@ std::optional<pg::StuckOrderWrite> WriteFor(StuckAction action) {
   return std::nullopt;
 }
 
+// The order's state after `write`, as pg::WriteStuckOrder would leave it.
+const char* PlannedState(pg::StuckOrderWrite write) {
+  switch (write) {
+    case pg::StuckOrderWrite::kReemitPayment:
+      return "PAYMENT_PENDING";
+    case pg::StuckOrderWrite::kMarkPaid:
+      return "PAID";
+    case pg::StuckOrderWrite::kMarkFailed:
+      return "FAILED";
+    case pg::StuckOrderWrite::kNeedsReview:
+      return "NEEDS_REVIEW";
+  }
+  return "PAYMENT_PENDING";
+}
+
 decide::StuckOrder DecisionInput(const pg::StuckOrderRow& row) {
   return {.state = domain::ParseOrderState(row.state).value_or(domain::OrderState::kCreated),
           .charge_requested = row.charge_requested,
@@ -107,6 +122,15 @@ ReconcileResult StuckOrdersReconciler::Reconcile(CycleContext& context) {
     if (!write) {
       // kWaitNextCycle: the gateway could not say, and nothing may be assumed.
       ++result.deferred;
+      if (context.plan != nullptr) {
+        pg::AuditEntry audit = AuditFor(context, "stuck_order");
+        audit.order_id = order.id;
+        audit.state_before = order.state;
+        audit.version_before = order.version;
+        audit.reason = decision.reason;
+        AddToPlan(context, "wait", order.id, std::move(audit));
+        continue;
+      }
       log::Info(
           "stuck order left for the next cycle",
           {{"order_id", order.id}, {"cycle_id", context.cycle_id}, {"reason", decision.reason}});
@@ -116,6 +140,17 @@ ReconcileResult StuckOrdersReconciler::Reconcile(CycleContext& context) {
     const std::string kind(pg::ToString(*write));
     pg::AuditEntry audit = AuditFor(context, "stuck_order");
     audit.reason = decision.reason;
+    if (context.plan != nullptr) {
+      // What pg::WriteStuckOrder's dry run would have recorded.
+      audit.order_id = order.id;
+      audit.state_before = order.state;
+      audit.version_before = order.version;
+      audit.state_after = PlannedState(*write);
+      audit.version_after = order.version + 1;
+      AddToPlan(context, kind, order.id, std::move(audit));
+      ++result.acted;
+      continue;
+    }
     pg::StuckOrderWriteResult written;
     try {
       context.with_connection([&](pqxx::connection_base& connection) {

@@ -121,7 +121,10 @@ FencedWriteOutcome RecoverClaim(pqxx::connection_base& connection, const Fence& 
 }
 
 std::vector<ControllerScan> ClaimRecoveryScans() {
-  return {{"recoverable_claims", "outbox_claimed_idx", kFindRecoverableClaims, "1000"}};
+  // Claimed rows are a subset of pending ones: with few pending rows the planner may read
+  // outbox_pending_idx instead, which is just as proportional to the work.
+  return {{"recoverable_claims", "outbox_claimed_idx|outbox_pending_idx", kFindRecoverableClaims,
+           "1000"}};
 }
 
 }  // namespace redrive::pg
