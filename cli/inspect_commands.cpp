@@ -32,8 +32,9 @@ std::string Count(std::int64_t value) {
 
 std::string LeaseState(const pg::LeaseStatus& lease) {
   if (lease.held) return "held";
-  if (!lease.expires_at) return "never taken";
-  if (!lease.holder) return "released";
+  // A release also resets expires_at to -infinity; only the epoch tells it from a lease
+  // nobody ever took (every takeover bumps it).
+  if (!lease.holder) return lease.epoch > 0 ? "released" : "never taken";
   return "expired";
 }
 

@@ -324,6 +324,16 @@ TEST_CASE(
   CHECK(Contains(text.output, "none recorded"));
 }
 
+TEST_CASE("redrivectl status tells a released lease from one never taken") {
+  MigratedDatabase database;
+  // What a controller leaves behind after SIGTERM or --once.
+  Execute(database.Url(),
+          "UPDATE controller_leases SET holder = NULL, epoch = 3, expires_at = '-infinity'");
+  const json status = Json(Ctl(database.Url(), {"-o", "json", "status"}));
+  CHECK(status["leases"][0]["state"] == "released");
+  CHECK(status["leases"][0]["epoch"] == 3);
+}
+
 TEST_CASE("redrivectl orders stuck lists the stuck orders oldest first with their class") {
   MigratedDatabase database;
   const Seeded s = Seed(database.Url());
