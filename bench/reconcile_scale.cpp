@@ -39,6 +39,7 @@
 #include "core/pg/leader_lease.hpp"
 #include "core/pg/migrations.hpp"
 #include "core/pg/outbox_health.hpp"
+#include "core/pg/stuck_orders.hpp"
 #include "core/runtime/log.hpp"
 #include "core/runtime/system_clock.hpp"
 #include "tests/support/pg_cluster.hpp"
@@ -414,23 +415,6 @@ class ScaleDatabase {
 
 // ---- EXPLAIN ---------------------------------------------------------------------------
 
-// FindStuckOrders' statement (core/pg/stuck_orders.cpp, kFindStuckOrders), copied: unlike
-// the other scans it is not exposed as a pg::ControllerScan. Keep the two in step.
-constexpr const char* kStuckOrdersScanCopy = R"sql(
-SELECT o.id::text, o.state, o.version, o.charge_requested_at IS NOT NULL,
-       coalesce(floor(extract(epoch FROM now() - o.charge_requested_at)), 0)::bigint,
-       o.redrive_count, extract(epoch FROM now() - o.updated_at)::float8
-FROM orders o
-WHERE o.state = 'PAYMENT_PENDING'
-  AND o.updated_at <= now() - make_interval(secs => $1)
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox e
-    WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
-      AND e.completed_at IS NULL AND e.dead_at IS NULL)
-ORDER BY o.updated_at
-LIMIT $2
-)sql";
-
 struct ScanPlan {
   long buffers = -1;  // shared hit + read of the top node (it includes its children); -1: ?
   double ms = 0;      // execution time
@@ -442,8 +426,10 @@ struct ScanPlan {
 
 std::vector<pg::ControllerScan> Scans(const std::string& stuck_arguments) {
   std::vector<pg::ControllerScan> scans = pg::ClaimRecoveryScans();
-  scans.push_back(
-      {"stuck_orders (copy)", "orders_payment_pending_idx", kStuckOrdersScanCopy, stuck_arguments});
+  for (auto scan : pg::StuckOrderScans()) {
+    scan.sample_arguments = stuck_arguments;
+    scans.push_back(scan);
+  }
   for (const auto& scan : pg::OutboxHealthScans()) scans.push_back(scan);
   return scans;
 }

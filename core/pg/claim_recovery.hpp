@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/pg/controller_scan.hpp"
 #include "core/pg/fence.hpp"
 
 namespace pqxx {
@@ -67,17 +68,6 @@ struct ClaimRecovery {
 FencedWriteOutcome RecoverClaim(pqxx::connection_base& connection, const Fence& fence,
                                 const RecoverableClaim& claim, const ClaimRecovery& recovery,
                                 AuditEntry audit);
-
-// The controller's read-only scans, for EXPLAIN checks (tests, benchmarks): the SQL, the
-// index that must serve it, and sample arguments for EXECUTE.
-struct ControllerScan {
-  std::string_view name;
-  // The index that serves it, or alternatives separated by '|' when the planner may fairly
-  // pick either (both partial, both proportional to the rows that matter).
-  std::string_view index;
-  std::string_view sql;
-  std::string_view sample_arguments;  // e.g. "120, 5"
-};
 
 std::vector<ControllerScan> ClaimRecoveryScans();
 

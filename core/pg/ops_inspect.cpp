@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "core/pg/stuck_orders.hpp"
+
 namespace redrive::pg {
 namespace {
 
@@ -57,20 +59,13 @@ FROM orders
 WHERE state IN ('PAID', 'FAILED')
 )sql";
 
-// The stuck-order definition of pg::FindStuckOrders (kFindStuckOrders), counted by class.
+// The stuck-order definition (kStuckOrdersFromWhere), counted by class.
 // Served by orders_payment_pending_idx (updated_at) WHERE state = 'PAYMENT_PENDING'; each
 // NOT EXISTS probe is one lookup in outbox_aggregate_idx (aggregate_id, consumer).
-constexpr const char* kStatusStuck = R"sql(
+const std::string kStatusStuck = R"sql(
 SELECT count(*) FILTER (WHERE o.charge_requested_at IS NULL),
        count(*) FILTER (WHERE o.charge_requested_at IS NOT NULL)
-FROM orders o
-WHERE o.state = 'PAYMENT_PENDING'
-  AND o.updated_at <= now() - make_interval(secs => $1)
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox e
-    WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
-      AND e.completed_at IS NULL AND e.dead_at IS NULL)
-)sql";
+)sql" + std::string(kStuckOrdersFromWhere);
 
 // controller_leases holds one row per lease (a handful). expires_at starts at '-infinity'.
 constexpr const char* kStatusLeases = R"sql(
@@ -98,22 +93,14 @@ LIMIT 1
 // The definition of pg::FindStuckOrders with an operator's threshold. Served by
 // orders_payment_pending_idx, oldest first, each NOT EXISTS probe by outbox_aggregate_idx.
 // count(*) OVER () is taken before LIMIT: how many are stuck in all.
-constexpr const char* kListStuckOrders = R"sql(
+const std::string kListStuckOrders = R"sql(
 SELECT o.id::text, extract(epoch FROM o.updated_at)::float8,
        extract(epoch FROM now() - o.updated_at)::float8,
        extract(epoch FROM o.charge_requested_at)::float8,
        extract(epoch FROM now() - o.charge_requested_at)::float8,
        o.redrive_count, o.version, o.amount_cents, o.currency, count(*) OVER ()
-FROM orders o
-WHERE o.state = 'PAYMENT_PENDING'
-  AND o.updated_at <= now() - make_interval(secs => $1)
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox e
-    WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
-      AND e.completed_at IS NULL AND e.dead_at IS NULL)
-ORDER BY o.updated_at
-LIMIT $2
-)sql";
+)sql" + std::string(kStuckOrdersFromWhere) +
+                                     "ORDER BY o.updated_at\nLIMIT $2\n";
 
 // ---- order show -----------------------------------------------------------------------
 

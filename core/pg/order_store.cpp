@@ -38,17 +38,6 @@ VALUES (gen_random_uuid(), 'webhook', $2, $1,
 RETURNING event_id
 )sql";
 
-constexpr const char* kCompleteEvent = R"sql(
-UPDATE outbox
-SET completed_at = now(), claimed_by = NULL, claimed_until = NULL, last_error = NULL
-WHERE id = $1 AND completed_at IS NULL AND dead_at IS NULL
-)sql";
-
-constexpr const char* kRecordProcessed = R"sql(
-INSERT INTO processed_events (event_id, consumer) VALUES ($1, $2)
-ON CONFLICT (event_id, consumer) DO NOTHING
-)sql";
-
 bool IsTerminalState(const std::string& state) {
   return state == "PAID" || state == "FAILED" || state == "NEEDS_REVIEW";
 }
@@ -131,8 +120,7 @@ SettleResult Settle(pqxx::connection_base& connection, const ClaimedEvent& event
                                 .charge_id = outcome.charge_id,
                                 .payment_event_id = event.event_id});
   }
-  tx.exec_params(kCompleteEvent, event.outbox_id);
-  tx.exec_params(kRecordProcessed, event.event_id, event.consumer);
+  CompleteInTransaction(tx, event);
   if (runtime::HitFailpoint("before_settle_commit")) {
     throw std::runtime_error("failpoint before_settle_commit");
   }

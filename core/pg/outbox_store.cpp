@@ -103,10 +103,15 @@ std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRe
   return events;
 }
 
-bool Complete(pqxx::connection_base& connection, const ClaimedEvent& event) {
-  pqxx::work tx(connection, "complete");
+bool CompleteInTransaction(pqxx::transaction_base& tx, const ClaimedEvent& event) {
   const bool completed = tx.exec_params(kComplete, event.outbox_id).affected_rows() == 1;
   if (completed) tx.exec_params(kRecordProcessed, event.event_id, event.consumer);
+  return completed;
+}
+
+bool Complete(pqxx::connection_base& connection, const ClaimedEvent& event) {
+  pqxx::work tx(connection, "complete");
+  const bool completed = CompleteInTransaction(tx, event);
   tx.commit();
   return completed;
 }

@@ -8,7 +8,8 @@
 
 namespace pqxx {
 class connection_base;
-}
+class transaction_base;
+}  // namespace pqxx
 
 // The outbox claim protocol, as SQL run by the workers. Every write is guarded by the row's
 // current state (not completed, not dead, and where it matters still claimed by us), so a
@@ -44,6 +45,10 @@ std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRe
 // Marks the row completed and records (event_id, consumer) in processed_events, in one
 // transaction. False when the row was already completed or dead-lettered.
 bool Complete(pqxx::connection_base& connection, const ClaimedEvent& event);
+
+// The same, inside the caller's transaction (the payment settle commits the order's new
+// state, the webhook event and the completion together).
+bool CompleteInTransaction(pqxx::transaction_base& tx, const ClaimedEvent& event);
 
 // Gives the row back for a later attempt at now() + delay. Only while we still hold the
 // claim: false when the controller or another worker has taken it meanwhile.

@@ -12,20 +12,12 @@ namespace {
 // (aggregate_id, consumer) (with almost no pending payment rows the planner may read them
 // once from outbox_pending_idx instead). Either way the cost follows the PAYMENT_PENDING and
 // pending rows, not the tables: checked with EXPLAIN on 100k orders.
-constexpr const char* kFindStuckOrders = R"sql(
+const std::string kFindStuckOrders = R"sql(
 SELECT o.id::text, o.state, o.version, o.charge_requested_at IS NOT NULL,
        coalesce(floor(extract(epoch FROM now() - o.charge_requested_at)), 0)::bigint,
        o.redrive_count, extract(epoch FROM now() - o.updated_at)::float8
-FROM orders o
-WHERE o.state = 'PAYMENT_PENDING'
-  AND o.updated_at <= now() - make_interval(secs => $1)
-  AND NOT EXISTS (
-    SELECT 1 FROM outbox e
-    WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
-      AND e.completed_at IS NULL AND e.dead_at IS NULL)
-ORDER BY o.updated_at
-LIMIT $2
-)sql";
+)sql" + std::string(kStuckOrdersFromWhere) +
+                                     "ORDER BY o.updated_at\nLIMIT $2\n";
 
 // Primary key. charge_requested_at is left alone: the key's retention keeps counting from
 // the FIRST charge request, however many times the order is re-driven.
@@ -161,6 +153,10 @@ StuckOrderWriteResult WriteStuckOrder(pqxx::connection_base& connection, const F
   AppendAudit(tx, audit);
   tx.commit();
   return result;
+}
+
+std::vector<ControllerScan> StuckOrderScans() {
+  return {{"stuck_orders", "orders_payment_pending_idx", kFindStuckOrders, "120, 1000"}};
 }
 
 }  // namespace redrive::pg

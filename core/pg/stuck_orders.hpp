@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/pg/controller_scan.hpp"
 #include "core/pg/fence.hpp"
 
 namespace pqxx {
@@ -16,6 +17,24 @@ class connection_base;
 // The controller's stuck-order SQL: the scan and the guarded, fenced, audited writes that
 // carry out what decide::ClassifyStuckOrder chose.
 namespace redrive::pg {
+
+// What "stuck" means, shared by the controller and redrivectl: PAYMENT_PENDING, untouched
+// for at least $1 seconds, with no payment event still pending (a worker would handle it),
+// as the FROM and WHERE of a statement whose caller adds the select list (and, to list them,
+// "ORDER BY o.updated_at LIMIT $2": oldest first). Served by orders_payment_pending_idx, the probe
+// by outbox_aggregate_idx.
+inline constexpr const char* kStuckOrdersFromWhere = R"sql(
+FROM orders o
+WHERE o.state = 'PAYMENT_PENDING'
+  AND o.updated_at <= now() - make_interval(secs => $1)
+  AND NOT EXISTS (
+    SELECT 1 FROM outbox e
+    WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
+      AND e.completed_at IS NULL AND e.dead_at IS NULL)
+)sql";
+
+// The stuck-order scan, for EXPLAIN checks.
+std::vector<ControllerScan> StuckOrderScans();
 
 // A PAYMENT_PENDING order nobody is working on, as read by the scan. Times are the
 // database's: never a pod's clock.

@@ -13,6 +13,7 @@
 #include "core/pg/claim_recovery.hpp"
 #include "core/pg/leader_lease.hpp"
 #include "core/pg/outbox_health.hpp"
+#include "core/pg/stuck_orders.hpp"
 #include "tests/support/controller_harness.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/redrive_processes.hpp"
@@ -336,6 +337,7 @@ TEST_CASE("every controller scan is served by its partial index in a large datab
   pqxx::nontransaction tx(connection);
   auto scans = redrive::pg::ClaimRecoveryScans();
   for (const auto& scan : redrive::pg::OutboxHealthScans()) scans.push_back(scan);
+  for (const auto& scan : redrive::pg::StuckOrderScans()) scans.push_back(scan);
   int number = 0;
   for (const auto& scan : scans) {
     const std::string statement = "scan_" + std::to_string(number++);
