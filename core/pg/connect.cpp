@@ -48,9 +48,12 @@ std::string ConnectionString(const config::Database& database, std::string_view 
   return result;
 }
 
-std::unique_ptr<pqxx::connection_base> Connect(const config::Database& database,
-                                               std::string_view application_name) {
-  return std::make_unique<pqxx::connection>(ConnectionString(database, application_name));
+void ConnectionDeleter::operator()(pqxx::connection_base* connection) const {
+  delete static_cast<pqxx::connection*>(connection);
+}
+
+ConnectionPtr Connect(const config::Database& database, std::string_view application_name) {
+  return ConnectionPtr(new pqxx::connection(ConnectionString(database, application_name)));
 }
 
 std::optional<std::string> Ping(const config::Database& database) {

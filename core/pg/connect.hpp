@@ -18,9 +18,16 @@ namespace redrive::pg {
 // pg_stat_activity) and with the configured connect and statement timeouts.
 std::string ConnectionString(const config::Database& database, std::string_view application_name);
 
+// libpqxx 6's connection_base has no virtual destructor: a connection must be deleted as
+// the concrete pqxx::connection it is, or it is never closed properly (AddressSanitizer
+// reports the mismatch). This deleter does that, outside the header.
+struct ConnectionDeleter {
+  void operator()(pqxx::connection_base* connection) const;
+};
+using ConnectionPtr = std::unique_ptr<pqxx::connection_base, ConnectionDeleter>;
+
 // Opens a connection; throws pqxx::broken_connection with libpq's reason on failure.
-std::unique_ptr<pqxx::connection_base> Connect(const config::Database& database,
-                                               std::string_view application_name);
+ConnectionPtr Connect(const config::Database& database, std::string_view application_name);
 
 // One round trip on a fresh connection. nullopt when the database answered, otherwise why
 // not (with any password removed).

@@ -8,7 +8,7 @@
 namespace redrive::pg {
 namespace {
 
-thread_local std::unique_ptr<pqxx::connection_base> t_connection;
+thread_local ConnectionPtr t_connection;
 
 std::string Clean(const char* what) {
   std::string text = config::RedactSecrets(what);
