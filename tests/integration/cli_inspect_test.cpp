@@ -15,6 +15,7 @@
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redrive_processes.hpp"
+#include "tests/support/scan_plans.hpp"
 
 namespace {
 
@@ -581,27 +582,8 @@ TEST_CASE(
 TEST_CASE("every redrivectl inspect scan is served by its index in a large database") {
   MigratedDatabase database;
   const std::string url = database.Url();
-  // 200k settled orders with completed events, idempotency records, replayed dead letters and
-  // audit rows: the rows that do not matter. Then a few that do.
-  Execute(url, R"sql(
-    INSERT INTO orders (customer_id, amount_cents, currency, state, created_at, updated_at)
-    SELECT 'bulk', 1000, 'USD', 'PAID', now() - interval '1 day', now() - interval '1 day'
-    FROM generate_series(1, 200000);
-    INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload, attempts,
-                        completed_at, created_at)
-    SELECT gen_random_uuid(), 'payment', 'OrderCreated', id, '{}', 1, now() - interval '1 hour',
-           now() - interval '1 day'
-    FROM orders;
-    INSERT INTO processed_events (event_id, consumer, processed_at)
-    SELECT event_id, consumer, now() - interval '1 hour' FROM outbox;
-    INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, payload, reason,
-                                    replayed_at)
-    SELECT id, event_id, consumer, event_type, payload, 'max_attempts', now()
-    FROM outbox WHERE id % 10 = 0;
-    INSERT INTO redrive_log (at, actor, rule, order_id, outcome)
-    SELECT now() - make_interval(secs => g), 'controller-1', 'stuck_order', o.id, 'applied'
-    FROM (SELECT id, row_number() OVER () AS g FROM orders) o WHERE g % 4 = 0;
-  )sql");
+  // The rows that do not matter, then a few that do.
+  SeedSettledHistory(url, 200000, /*with_audit_rows=*/true);
   for (int i = 0; i < 20; ++i) PlaceOrder(url);
   Execute(url, R"sql(
     UPDATE outbox SET claimed_by = 'worker-1', claimed_until = now() + interval '30 seconds'
@@ -611,29 +593,5 @@ TEST_CASE("every redrivectl inspect scan is served by its index in a large datab
     ANALYZE;
   )sql");
 
-  pqxx::connection connection(url);
-  pqxx::nontransaction tx(connection);
-  int number = 0;
-  for (const auto& scan : redrive::pg::InspectScans()) {
-    const std::string statement = "inspect_scan_" + std::to_string(number++);
-    tx.exec0("PREPARE " + statement + " AS " + std::string(scan.sql));
-    std::string plan;
-    const std::string arguments(scan.sample_arguments);
-    for (const auto& row : tx.exec("EXPLAIN EXECUTE " + statement +
-                                   (arguments.empty() ? "" : "(" + arguments + ")"))) {
-      plan += row[0].as<std::string>() + "\n";
-    }
-    INFO("scan ", scan.name, "\n", plan);
-    // "a|b": either index is fine (see InspectScans).
-    std::vector<std::string> indexes;
-    std::string index;
-    std::istringstream names{std::string(scan.index)};
-    while (std::getline(names, index, '|')) indexes.push_back(index);
-    CHECK(std::any_of(indexes.begin(), indexes.end(), [&](const std::string& name) {
-      return plan.find(name) != std::string::npos;
-    }));
-    CHECK_FALSE(std::regex_search(
-        plan, std::regex("Seq Scan on (orders|outbox|processed_events|dead_letter_events|"
-                         "redrive_log)\\b")));
-  }
+  CheckScansUseTheirIndexes(url, redrive::pg::InspectScans());
 }
