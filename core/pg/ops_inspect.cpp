@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "core/pg/outbox_health.hpp"
 #include "core/pg/stuck_orders.hpp"
 
 namespace redrive::pg {
@@ -29,15 +30,6 @@ SELECT consumer, count(*) FILTER (WHERE claimed_until > now()),
        count(*) FILTER (WHERE claimed_until <= now())
 FROM outbox
 WHERE completed_at IS NULL AND dead_at IS NULL AND claimed_by IS NOT NULL
-GROUP BY consumer
-)sql";
-
-// Served by dead_letter_events_open_idx (consumer, failed_at) WHERE replayed_at IS NULL AND
-// discarded_at IS NULL.
-constexpr const char* kStatusDeadLetters = R"sql(
-SELECT consumer, count(*)
-FROM dead_letter_events
-WHERE replayed_at IS NULL AND discarded_at IS NULL
 GROUP BY consumer
 )sql";
 
@@ -222,7 +214,7 @@ SystemStatus ReadSystemStatus(pqxx::connection_base& connection, std::chrono::se
       entry.in_flight_claims = row[1].as<std::int64_t>();
       entry.expired_claims = row[2].as<std::int64_t>();
     }
-    for (const auto& row : tx.exec(kStatusDeadLetters)) {
+    for (const auto& row : tx.exec(kOpenDeadLettersByConsumer)) {
       ConsumerEntry(consumers, row[0].as<std::string>()).open_dead_letters =
           row[1].as<std::int64_t>();
     }
@@ -371,7 +363,7 @@ std::vector<ControllerScan> InspectScans() {
   return {
       {"status_backlog", "outbox_pending_idx", kStatusBacklog, ""},
       {"status_claims", "outbox_claimed_idx|outbox_pending_idx", kStatusClaims, ""},
-      {"status_dead_letters", "dead_letter_events_open_idx", kStatusDeadLetters, ""},
+      {"status_dead_letters", "dead_letter_events_open_idx", kOpenDeadLettersByConsumer, ""},
       {"status_created", "orders_created_idx", kStatusLiveStates, ""},
       {"status_payment_pending", "orders_payment_pending_idx", kStatusLiveStates, ""},
       {"status_needs_review", "orders_needs_review_idx", kStatusLiveStates, ""},

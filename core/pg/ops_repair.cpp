@@ -98,22 +98,17 @@ SELECT event_id::text, consumer, aggregate_id::text,
 FROM dead_letter_events WHERE id = $1
 )sql";
 
-// By outbox_event_consumer_key. Locked so a worker's or the controller's write to the row
-// waits for the replay to commit (theirs are conditional and then see it live again).
-constexpr const char* kLockOutboxRow = R"sql(
-SELECT id, CASE WHEN completed_at IS NOT NULL THEN 'completed'
-                WHEN dead_at IS NOT NULL THEN 'dead'
-                WHEN claimed_by IS NOT NULL THEN 'claimed' ELSE 'pending' END
-FROM outbox WHERE event_id = $1::uuid AND consumer = $2
-FOR UPDATE
-)sql";
-
+// By outbox_event_consumer_key: the row's id and what state it is in.
 constexpr const char* kReadOutboxRow = R"sql(
 SELECT id, CASE WHEN completed_at IS NOT NULL THEN 'completed'
                 WHEN dead_at IS NOT NULL THEN 'dead'
                 WHEN claimed_by IS NOT NULL THEN 'claimed' ELSE 'pending' END
 FROM outbox WHERE event_id = $1::uuid AND consumer = $2
 )sql";
+
+// The same, locked so a worker's or the controller's write to the row waits for the replay
+// to commit (theirs are conditional and then see it live again).
+const std::string kLockOutboxRow = std::string(kReadOutboxRow) + "FOR UPDATE\n";
 
 // By primary key, only while the row is still dead: claimable at once, with a fresh set of
 // attempts.

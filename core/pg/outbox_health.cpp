@@ -17,15 +17,6 @@ GROUP BY consumer
 ORDER BY consumer
 )sql";
 
-// Served by dead_letter_events_open_idx (consumer, failed_at) WHERE replayed_at IS NULL AND
-// discarded_at IS NULL.
-constexpr const char* kOpenDeadLetters = R"sql(
-SELECT consumer, count(*)
-FROM dead_letter_events
-WHERE replayed_at IS NULL AND discarded_at IS NULL
-GROUP BY consumer
-)sql";
-
 // Served by orders_needs_review_idx (updated_at) WHERE state = 'NEEDS_REVIEW'.
 constexpr const char* kNeedsReview = R"sql(
 SELECT count(*) FROM orders WHERE state = 'NEEDS_REVIEW'
@@ -153,7 +144,7 @@ std::vector<ConsumerBacklog> ReadBacklog(pqxx::connection_base& connection) {
 
 std::map<std::string, std::int64_t> CountOpenDeadLetters(pqxx::connection_base& connection) {
   pqxx::read_transaction tx(connection, "count_dead_letters");
-  const pqxx::result rows = tx.exec(kOpenDeadLetters);
+  const pqxx::result rows = tx.exec(kOpenDeadLettersByConsumer);
   tx.commit();
   std::map<std::string, std::int64_t> counts;
   for (const auto& row : rows) counts[row[0].as<std::string>()] = row[1].as<std::int64_t>();
@@ -260,7 +251,7 @@ std::vector<ConsistencyFinding> CheckConsistency(pqxx::connection_base& connecti
 std::vector<ControllerScan> OutboxHealthScans() {
   return {
       {"backlog", "outbox_pending_idx", kBacklog, ""},
-      {"open_dead_letters", "dead_letter_events_open_idx", kOpenDeadLetters, ""},
+      {"open_dead_letters", "dead_letter_events_open_idx", kOpenDeadLettersByConsumer, ""},
       {"needs_review", "orders_needs_review_idx", kNeedsReview, ""},
       {"janitor_outbox", "outbox_completed_idx", kDeleteOutbox, "168, 1000"},
       {"janitor_processed_events", "processed_events_processed_at_idx", kDeleteProcessedEvents,

@@ -20,6 +20,15 @@ class connection_base;
 // pending, stale or broken rows cost, never what the tables hold.
 namespace redrive::pg {
 
+// Open dead letters (neither replayed nor discarded) per consumer: (consumer, count).
+// Served by dead_letter_events_open_idx. Shared by the controller's gauge and redrivectl.
+inline constexpr const char* kOpenDeadLettersByConsumer = R"sql(
+SELECT consumer, count(*)
+FROM dead_letter_events
+WHERE replayed_at IS NULL AND discarded_at IS NULL
+GROUP BY consumer
+)sql";
+
 // ---- Backlog -------------------------------------------------------------------------
 
 struct ConsumerBacklog {
