@@ -16,7 +16,7 @@ ReconcileResult BacklogReconciler::Reconcile(CycleContext& context) {
     context.with_connection([&](pqxx::connection_base& connection) {
       const auto backlog = pg::ReadBacklog(connection);
       const auto dead_letters = pg::CountOpenDeadLetters(connection);
-      const auto needs_review = pg::CountNeedsReviewOrders(connection);
+      const auto open_orders = pg::CountOpenOrders(connection);
 
       for (const auto& entry : backlog) consumers_.insert(entry.consumer);
       for (const auto& [consumer, count] : dead_letters) consumers_.insert(consumer);
@@ -27,7 +27,11 @@ ReconcileResult BacklogReconciler::Reconcile(CycleContext& context) {
         context.metrics.DeadLetterEvents(consumer).Set(
             dead == dead_letters.end() ? 0.0 : static_cast<double>(dead->second));
       }
-      context.metrics.needs_review_orders.Set(static_cast<double>(needs_review));
+      context.metrics.needs_review_orders.Set(static_cast<double>(open_orders.needs_review));
+      context.metrics.OpenOrders("CREATED").Set(static_cast<double>(open_orders.created));
+      context.metrics.OpenOrders("PAYMENT_PENDING")
+          .Set(static_cast<double>(open_orders.payment_pending));
+      context.metrics.OpenOrders("NEEDS_REVIEW").Set(static_cast<double>(open_orders.needs_review));
 
       for (const auto& entry : backlog) {
         context.metrics.BacklogEvents(entry.consumer).Set(static_cast<double>(entry.pending));

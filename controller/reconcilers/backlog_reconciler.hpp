@@ -11,7 +11,7 @@ namespace redrive::controller {
 
 // Per consumer: pending events and the age of the oldest (redrive_outbox_backlog_events,
 // redrive_outbox_oldest_pending_age_seconds), open dead letters (redrive_dead_letter_events)
-// and orders waiting for a human (redrive_needs_review_orders). A backlog older than
+// and open orders by state (redrive_orders, redrive_needs_review_orders). A backlog older than
 // controller.backlog_alert_seconds is logged and NOTIFYed again on the consumer's channel: a
 // worker that lost a wake-up (its LISTEN connection dropped) looks again at once. Changes no
 // row.

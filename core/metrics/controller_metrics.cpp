@@ -50,6 +50,11 @@ ControllerMetrics::ControllerMetrics(Registry& registry)
                               .Help("Orders in NEEDS_REVIEW, waiting for a human.")
                               .Register(registry.registry())
                               .Add({})),
+      orders(BuildGauge()
+                 .Name("redrive_orders")
+                 .Help("Orders not yet settled, by state (CREATED, PAYMENT_PENDING, "
+                       "NEEDS_REVIEW).")
+                 .Register(registry.registry())),
       consistency_violations(BuildGauge()
                                  .Name("redrive_consistency_violations")
                                  .Help("Rows breaking an invariant in the last cycle, by check.")
@@ -119,6 +124,10 @@ prometheus::Gauge& ControllerMetrics::DeadLetterEvents(const std::string& consum
 
 prometheus::Gauge& ControllerMetrics::ConsistencyViolations(const std::string& check) {
   return consistency_violations.Add({{"check", check}});
+}
+
+prometheus::Gauge& ControllerMetrics::OpenOrders(const std::string& state) {
+  return orders.Add({{"state", state}});
 }
 
 prometheus::Counter& ControllerMetrics::JanitorDeleted(const std::string& table) {

@@ -28,6 +28,8 @@ struct ControllerMetrics {
   prometheus::Gauge& OldestPendingAge(const std::string& consumer);
   prometheus::Gauge& DeadLetterEvents(const std::string& consumer);
   prometheus::Gauge& ConsistencyViolations(const std::string& check);
+  // state: CREATED, PAYMENT_PENDING, NEEDS_REVIEW (settled orders are not counted)
+  prometheus::Gauge& OpenOrders(const std::string& state);
   prometheus::Counter& JanitorDeleted(const std::string& table);
 
   prometheus::Family<prometheus::Counter>& reconcile_total;
@@ -39,6 +41,7 @@ struct ControllerMetrics {
   prometheus::Family<prometheus::Gauge>& outbox_oldest_pending_age_seconds;
   prometheus::Family<prometheus::Gauge>& dead_letter_events;
   prometheus::Gauge& needs_review_orders;
+  prometheus::Family<prometheus::Gauge>& orders;
   prometheus::Family<prometheus::Gauge>& consistency_violations;
   prometheus::Family<prometheus::Counter>& janitor_deleted_rows_total;
   prometheus::Gauge& leader;

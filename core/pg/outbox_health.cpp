@@ -17,7 +17,14 @@ GROUP BY consumer
 ORDER BY consumer
 )sql";
 
-// Served by orders_needs_review_idx (updated_at) WHERE state = 'NEEDS_REVIEW'.
+// Open orders by state, one count per partial index so none of them reads the settled
+// orders: orders_created_idx, orders_payment_pending_idx and orders_needs_review_idx.
+constexpr const char* kCreatedOrders = R"sql(
+SELECT count(*) FROM orders WHERE state = 'CREATED'
+)sql";
+constexpr const char* kPaymentPendingOrders = R"sql(
+SELECT count(*) FROM orders WHERE state = 'PAYMENT_PENDING'
+)sql";
 constexpr const char* kNeedsReview = R"sql(
 SELECT count(*) FROM orders WHERE state = 'NEEDS_REVIEW'
 )sql";
@@ -151,11 +158,14 @@ std::map<std::string, std::int64_t> CountOpenDeadLetters(pqxx::connection_base& 
   return counts;
 }
 
-std::int64_t CountNeedsReviewOrders(pqxx::connection_base& connection) {
-  pqxx::read_transaction tx(connection, "count_needs_review");
-  const auto count = tx.exec1(kNeedsReview)[0].as<std::int64_t>();
+OpenOrderCounts CountOpenOrders(pqxx::connection_base& connection) {
+  pqxx::read_transaction tx(connection, "count_open_orders");
+  OpenOrderCounts counts;
+  counts.created = tx.exec1(kCreatedOrders)[0].as<std::int64_t>();
+  counts.payment_pending = tx.exec1(kPaymentPendingOrders)[0].as<std::int64_t>();
+  counts.needs_review = tx.exec1(kNeedsReview)[0].as<std::int64_t>();
   tx.commit();
-  return count;
+  return counts;
 }
 
 FencedWriteOutcome Renotify(pqxx::connection_base& connection, const Fence& fence,
@@ -252,6 +262,8 @@ std::vector<ControllerScan> OutboxHealthScans() {
   return {
       {"backlog", "outbox_pending_idx", kBacklog, ""},
       {"open_dead_letters", "dead_letter_events_open_idx", kOpenDeadLettersByConsumer, ""},
+      {"created_orders", "orders_created_idx", kCreatedOrders, ""},
+      {"payment_pending_orders", "orders_payment_pending_idx", kPaymentPendingOrders, ""},
       {"needs_review", "orders_needs_review_idx", kNeedsReview, ""},
       {"janitor_outbox", "outbox_completed_idx", kDeleteOutbox, "168, 1000"},
       {"janitor_processed_events", "processed_events_processed_at_idx", kDeleteProcessedEvents,

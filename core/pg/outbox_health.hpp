@@ -44,7 +44,13 @@ std::vector<ConsumerBacklog> ReadBacklog(pqxx::connection_base& connection);
 // consumers with none are absent.
 std::map<std::string, std::int64_t> CountOpenDeadLetters(pqxx::connection_base& connection);
 
-std::int64_t CountNeedsReviewOrders(pqxx::connection_base& connection);
+// Orders not yet settled, by state (PAID and FAILED are never counted: they grow forever).
+struct OpenOrderCounts {
+  std::int64_t created = 0;
+  std::int64_t payment_pending = 0;
+  std::int64_t needs_review = 0;
+};
+OpenOrderCounts CountOpenOrders(pqxx::connection_base& connection);
 
 // Sends pg_notify('redrive_outbox_<consumer>', 'redrive_backlog') so idle workers that
 // missed a wake-up (a dropped LISTEN connection, say) look again. Fenced and audited like

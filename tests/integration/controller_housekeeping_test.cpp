@@ -96,6 +96,9 @@ TEST_CASE(
   CHECK(h.metrics.DeadLetterEvents("payment").Value() == 2);
   CHECK(h.metrics.DeadLetterEvents("webhook").Value() == 0);
   CHECK(h.metrics.needs_review_orders.Value() == 1);
+  CHECK(h.metrics.OpenOrders("NEEDS_REVIEW").Value() == 1);
+  CHECK(h.metrics.OpenOrders("CREATED").Value() == 2);  // three placed, one under review
+  CHECK(h.metrics.OpenOrders("PAYMENT_PENDING").Value() == 0);
   CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 0);
 
   Execute(h.url, "UPDATE outbox SET completed_at = now()");
