@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
+DURATION  ?= 60
+RATE      ?= 20
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 PREFIX    ?= /usr/local
@@ -35,8 +37,8 @@ asan: deps ## address + undefined-behaviour sanitizer build running every test
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j $(JOBS)
 
-demo: build ## run the whole system locally
-	@scripts/demo
+demo: build ## run the whole system locally (DURATION=seconds RATE=orders/s)
+	@BUILD_DIR=$(BUILD_DIR) DURATION=$(DURATION) RATE=$(RATE) scripts/demo
 
 bench: build ## benchmarks that print figures (never part of make test)
 	@scripts/bench

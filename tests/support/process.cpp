@@ -68,8 +68,15 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ProcessOp
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, options.stderr_path->c_str(),
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
   }
-  const int rc = posix_spawn(&pid_, args.at(0).c_str(), &actions, nullptr, arg_pointers.data(),
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  if (options.own_process_group) {
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
+  }
+  const int rc = posix_spawn(&pid_, args.at(0).c_str(), &actions, &attributes, arg_pointers.data(),
                              env_pointers.data());
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     throw std::runtime_error("cannot start " + args.at(0) + ": " + std::strerror(rc));

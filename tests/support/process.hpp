@@ -17,6 +17,8 @@ struct ProcessOptions {
   std::map<std::string, std::string> env;  // added to (or replacing in) the test's environment
   std::optional<std::string> stdout_path;  // default: inherit
   std::optional<std::string> stderr_path;  // default: inherit
+  // Its own process group, so a Ctrl-C meant for the parent (the demo) does not reach it.
+  bool own_process_group = false;
 };
 
 // A child process the test started; only ever signalled by its own pid. The destructor

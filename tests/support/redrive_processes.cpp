@@ -57,7 +57,11 @@ bool AdminProcess::WaitReady(std::chrono::milliseconds timeout) {
 }
 
 double AdminProcess::Metric(const std::string& series) const {
-  const auto reply = HttpGet(admin_port_, "/metrics");
+  return MetricValue(admin_port_, series);
+}
+
+double MetricValue(int admin_port, const std::string& series) {
+  const auto reply = HttpGet(admin_port, "/metrics");
   std::istringstream lines(reply.body);
   std::string line;
   while (std::getline(lines, line)) {

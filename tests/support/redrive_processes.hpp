@@ -64,6 +64,10 @@ class ControllerProcess : public AdminProcess {
                     const std::vector<std::string>& flags = {});
 };
 
+// The value of one series in the /metrics of the admin server at 127.0.0.1:port, e.g.
+// "redrive_leader", or -1 when absent or unreachable.
+double MetricValue(int admin_port, const std::string& series);
+
 // Runs one SQL statement and returns the first column of the first row as text ("" when
 // there is no row or it is NULL).
 std::string QueryValue(const std::string& database_url, const std::string& sql);

@@ -1,10 +1,14 @@
 #include "tests/support/webhook_receiver.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdio>
 #include <optional>
 
 #include "tests/support/process.hpp"
@@ -168,6 +172,23 @@ std::size_t WebhookReceiver::RequestCount() const {
 
 bool WebhookReceiver::WaitForRequests(std::size_t count, std::chrono::milliseconds timeout) const {
   return WaitUntil([&] { return RequestCount() >= count; }, timeout);
+}
+
+std::string SubscriberSignature(const std::string& secret, const std::string& body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest,
+           &length) == nullptr) {
+    return "";
+  }
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    char pair[3];
+    std::snprintf(pair, sizeof pair, "%02x", digest[i]);
+    hex += pair;
+  }
+  return "sha256=" + hex;
 }
 
 }  // namespace redrive::testing

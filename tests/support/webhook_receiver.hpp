@@ -77,4 +77,9 @@ class WebhookReceiver {
   std::thread thread_;
 };
 
+// What a subscriber computes to verify X-Redrive-Signature ("sha256=<hex HMAC-SHA256>"):
+// written against OpenSSL directly, so a bug in redrive's own signing cannot hide behind the
+// same code.
+std::string SubscriberSignature(const std::string& secret, const std::string& body);
+
 }  // namespace redrive::testing
