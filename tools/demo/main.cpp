@@ -12,10 +12,10 @@
 #include <iostream>
 #include <pqxx/pqxx>
 
+#include "tests/support/local_system.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redrive_processes.hpp"
 #include "tests/support/run_observations.hpp"
-#include "tools/demo/demo_system.hpp"
 #include "tools/demo/order_load.hpp"
 #include "tools/demo/progress.hpp"
 #include "tools/demo/summary.hpp"
@@ -24,8 +24,8 @@ namespace {
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
-using redrive::demo::DemoSystem;
 using redrive::demo::Progress;
+using redrive::testing::LocalSystem;
 
 std::atomic<int> g_interrupts{0};
 
@@ -106,7 +106,7 @@ class View {
 // The demo's script: what it does to the system and when.
 class Scenario {
  public:
-  Scenario(DemoSystem& system, double duration) : system_(system), duration_(duration) {}
+  Scenario(LocalSystem& system, double duration) : system_(system), duration_(duration) {}
 
   // Called about once a second with the elapsed time; returns what it did, if anything.
   std::vector<std::string> Step(double elapsed) {
@@ -136,7 +136,7 @@ class Scenario {
     if (outage_ && !recovered_ && elapsed >= 0.65 * duration_ + 4) {
       recovered_ = true;
       system_.SetGatewayFaults(
-          {{"error_rate", redrive::demo::RealisticGatewayFaults().at("error_rate")}});
+          {{"error_rate", redrive::testing::RealisticGatewayFaults().at("error_rate")}});
       done.push_back(Stamp(elapsed) + "  gateway back to its usual faults");
     }
     return done;
@@ -146,7 +146,7 @@ class Scenario {
   bool Done() const { return restarted_ && recovered_; }
 
  private:
-  DemoSystem& system_;
+  LocalSystem& system_;
   double duration_;
   bool killed_ = false;
   bool restarted_ = false;
@@ -154,7 +154,7 @@ class Scenario {
   bool recovered_ = false;
 };
 
-void ReadProcesses(DemoSystem& system, Progress& progress) {
+void ReadProcesses(LocalSystem& system, Progress& progress) {
   progress.processes.clear();
   for (auto* service : system.services()) {
     redrive::demo::ProcessRow row{.name = service->name(),
@@ -188,7 +188,9 @@ int Run(const Options& options) {
                "worker, 2 controllers"
             << " (files in " << folder << ")\n"
             << std::flush;
-  DemoSystem system(folder);
+  redrive::testing::LocalSystemOptions system_options;
+  system_options.folder = folder;
+  LocalSystem system(std::move(system_options));
   std::cout << "ready. While it runs, look around in another terminal:\n"
             << "  build/bin/redrivectl --config " << system.config_path() << " status\n";
   if (!system.PrometheusUrl().empty()) {

@@ -1,4 +1,4 @@
-#include "tools/demo/demo_system.hpp"
+#include "tests/support/local_system.hpp"
 
 #include <signal.h>
 
@@ -12,7 +12,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/redrive_processes.hpp"
 
-namespace redrive::demo {
+namespace redrive::testing {
 namespace {
 
 constexpr auto kReadyTimeout = std::chrono::seconds(30);
@@ -60,29 +60,31 @@ nlohmann::json RealisticGatewayFaults() {
           {"drop_response_rate", 0.02}, {"timeout_rate", 0.005}};
 }
 
-DemoSystem::DemoSystem(std::string folder)
-    : folder_(std::move(folder)), webhook_secret_("whsec_" + RandomHex(16)) {
+LocalSystem::LocalSystem(LocalSystemOptions options)
+    : options_(std::move(options)),
+      folder_(options_.folder.empty() ? MakeTempDir("redrive-system") : options_.folder),
+      webhook_secret_("whsec_" + RandomHex(16)) {
   std::filesystem::create_directories(folder_ + "/logs");
   StartDatabase();
   StartGateway();
   StartServices();
-  StartPrometheus();
+  if (options_.prometheus) StartPrometheus();
 }
 
-DemoSystem::~DemoSystem() {
+LocalSystem::~LocalSystem() {
   Stop();
 }
 
-void DemoSystem::StartDatabase() {
-  cluster_ = testing::PgCluster::Start();
-  testing::Execute(cluster_->Url("postgres"), "CREATE DATABASE redrive");
+void LocalSystem::StartDatabase() {
+  cluster_ = PgCluster::Start();
+  Execute(cluster_->Url("postgres"), "CREATE DATABASE redrive");
   database_url_ = cluster_->Url("redrive");
 }
 
-void DemoSystem::StartGateway() {
-  gateway_port_ = testing::FreeLoopbackPort();
-  const auto faults = RealisticGatewayFaults();
-  std::vector<std::string> argv = {testing::BinaryPath("gateway-sim"),
+void LocalSystem::StartGateway() {
+  gateway_port_ = FreeLoopbackPort();
+  const auto& faults = options_.gateway_faults;
+  std::vector<std::string> argv = {BinaryPath("gateway-sim"),
                                    "--listen",
                                    "127.0.0.1:" + std::to_string(gateway_port_),
                                    "--threads",
@@ -98,18 +100,18 @@ void DemoSystem::StartGateway() {
     argv.push_back(value.dump());
   }
   const std::string log = folder_ + "/logs/gateway-sim.log";
-  gateway_ = std::make_unique<testing::ChildProcess>(
-      argv, testing::ProcessOptions{
-                .env = {}, .stdout_path = log, .stderr_path = log, .own_process_group = true});
-  if (!testing::WaitUntil([&] {
-        return !gateway_->Running() || testing::HttpGet(gateway_port_, "/healthz").status == 200;
+  gateway_ = std::make_unique<ChildProcess>(
+      argv,
+      ProcessOptions{.env = {}, .stdout_path = log, .stderr_path = log, .own_process_group = true});
+  if (!WaitUntil([&] {
+        return !gateway_->Running() || HttpGet(gateway_port_, "/healthz").status == 200;
       }) ||
       !gateway_->Running()) {
     throw std::runtime_error("gateway-sim did not start; see " + log);
   }
 }
 
-void DemoSystem::StartServices() {
+void LocalSystem::StartServices() {
   // What an operator would put in the ConfigMap, tuned so that a one-minute demo shows
   // leases expiring and stuck orders being re-driven. The webhook secret stays out of the
   // file and comes from the environment, as it would from a Secret.
@@ -142,30 +144,32 @@ void DemoSystem::StartServices() {
                               "  stuck_after_seconds: 5\n"
                               "  backlog_alert_seconds: 10\n");
 
-  const auto migrate =
-      testing::RunCommand({testing::BinaryPath("redrivectl"), "--config", config_path_, "migrate"});
+  const auto migrate = RunCommand({BinaryPath("redrivectl"), "--config", config_path_, "migrate"});
   if (migrate.exit_code != 0) throw std::runtime_error("redrivectl migrate: " + migrate.output);
 
   const auto make = [&](const std::string& name, std::vector<std::string> argv,
                         const std::string& id_variable) {
     argv.insert(argv.end(), {"--config", config_path_});
-    return std::make_unique<Service>(
-        name, std::move(argv),
-        std::map<std::string, std::string>{{"REDRIVE_WEBHOOK_SECRET", webhook_secret_},
-                                           {id_variable, name}},
-        folder_ + "/logs/" + name + ".log");
+    std::map<std::string, std::string> env = options_.env;
+    env["REDRIVE_WEBHOOK_SECRET"] = webhook_secret_;
+    env[id_variable] = name;
+    return std::make_unique<Service>(name, std::move(argv), std::move(env),
+                                     folder_ + "/logs/" + name + ".log");
   };
-  const std::string worker = testing::BinaryPath("redrive-worker");
-  const std::string controller = testing::BinaryPath("redrive-controller");
-  for (int i = 1; i <= 2; ++i) {
+  const std::string worker = BinaryPath("redrive-worker");
+  const std::string controller = BinaryPath("redrive-controller");
+  for (int i = 1; i <= options_.payment_workers; ++i) {
     payment_workers_.push_back(make("payment-" + std::to_string(i),
                                     {worker, "--consumer", "payment"},
                                     "REDRIVE_WORKER_INSTANCE_ID"));
   }
-  other_services_.push_back(
-      make("webhook-1", {worker, "--consumer", "webhook"}, "REDRIVE_WORKER_INSTANCE_ID"));
-  for (int i = 1; i <= 2; ++i) {
-    other_services_.push_back(
+  for (int i = 1; i <= options_.webhook_workers; ++i) {
+    webhook_workers_.push_back(make("webhook-" + std::to_string(i),
+                                    {worker, "--consumer", "webhook"},
+                                    "REDRIVE_WORKER_INSTANCE_ID"));
+  }
+  for (int i = 1; i <= options_.controllers; ++i) {
+    controllers_.push_back(
         make("controller-" + std::to_string(i), {controller}, "REDRIVE_CONTROLLER_INSTANCE_ID"));
   }
   for (Service* service : services()) service->Start();
@@ -177,7 +181,7 @@ void DemoSystem::StartServices() {
   }
 }
 
-void DemoSystem::StartPrometheus() {
+void LocalSystem::StartPrometheus() {
   const std::string bin = PrometheusBinDir() + "/prometheus";
   if (!std::filesystem::exists(bin)) {
     prometheus_note_ = "Prometheus not started: " + bin +
@@ -200,18 +204,16 @@ void DemoSystem::StartPrometheus() {
                 "  - job_name: redrive-controller\n"
                 "    static_configs: [{targets: " +
                 Targets(all, true) + "}]\n");
-  prometheus_port_ = testing::FreeLoopbackPort();
+  prometheus_port_ = FreeLoopbackPort();
   const std::string log = folder_ + "/logs/prometheus.log";
-  prometheus_ = std::make_unique<testing::ChildProcess>(
+  prometheus_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{
           bin, "--config.file=" + config_path,
           "--storage.tsdb.path=" + folder_ + "/prometheus-data",
           "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port_)},
-      testing::ProcessOptions{
-          .env = {}, .stdout_path = log, .stderr_path = log, .own_process_group = true});
-  if (!testing::WaitUntil([&] {
-        return !prometheus_->Running() ||
-               testing::HttpGet(prometheus_port_, "/-/ready").status == 200;
+      ProcessOptions{.env = {}, .stdout_path = log, .stderr_path = log, .own_process_group = true});
+  if (!WaitUntil([&] {
+        return !prometheus_->Running() || HttpGet(prometheus_port_, "/-/ready").status == 200;
       }) ||
       !prometheus_->Running()) {
     prometheus_note_ = "Prometheus did not start; see " + log;
@@ -220,22 +222,23 @@ void DemoSystem::StartPrometheus() {
   }
 }
 
-std::string DemoSystem::GatewayUrl() const {
+std::string LocalSystem::GatewayUrl() const {
   return "http://127.0.0.1:" + std::to_string(gateway_port_);
 }
 
-std::string DemoSystem::PrometheusUrl() const {
+std::string LocalSystem::PrometheusUrl() const {
   return prometheus_ ? "http://127.0.0.1:" + std::to_string(prometheus_port_) : "";
 }
 
-std::vector<Service*> DemoSystem::services() {
+std::vector<Service*> LocalSystem::services() {
   std::vector<Service*> all;
-  for (auto& service : payment_workers_) all.push_back(service.get());
-  for (auto& service : other_services_) all.push_back(service.get());
+  for (auto* group : {&payment_workers_, &webhook_workers_, &controllers_}) {
+    for (auto& service : *group) all.push_back(service.get());
+  }
   return all;
 }
 
-std::vector<std::string> DemoSystem::LogPaths() const {
+std::vector<std::string> LocalSystem::LogPaths() const {
   std::vector<std::string> paths;
   for (const auto& entry : std::filesystem::directory_iterator(folder_ + "/logs")) {
     paths.push_back(entry.path().string());
@@ -243,22 +246,22 @@ std::vector<std::string> DemoSystem::LogPaths() const {
   return paths;
 }
 
-void DemoSystem::SetGatewayFaults(const nlohmann::json& faults) const {
-  const auto reply = testing::HttpRequest("POST", gateway_port_, "/v1/admin/faults", faults.dump(),
-                                          {{"Content-Type", "application/json"}});
+void LocalSystem::SetGatewayFaults(const nlohmann::json& faults) const {
+  const auto reply = HttpRequest("POST", gateway_port_, "/v1/admin/faults", faults.dump(),
+                                 {{"Content-Type", "application/json"}});
   if (reply.status != 200) throw std::runtime_error("gateway faults: " + reply.body + reply.error);
 }
 
-nlohmann::json DemoSystem::LedgerOrders() const {
-  const auto reply = testing::HttpGet(gateway_port_, "/v1/ledger");
+nlohmann::json LocalSystem::LedgerOrders() const {
+  const auto reply = HttpGet(gateway_port_, "/v1/ledger");
   if (reply.status != 200) throw std::runtime_error("gateway ledger: " + reply.error);
   return nlohmann::json::parse(reply.body).at("orders");
 }
 
-std::vector<std::string> DemoSystem::FiringAlerts() const {
+std::vector<std::string> LocalSystem::FiringAlerts() const {
   std::vector<std::string> firing;
   if (!prometheus_) return firing;
-  const auto reply = testing::HttpGet(prometheus_port_, "/api/v1/alerts");
+  const auto reply = HttpGet(prometheus_port_, "/api/v1/alerts");
   if (reply.status != 200) return firing;
   for (const auto& alert : nlohmann::json::parse(reply.body).at("data").at("alerts")) {
     if (alert.value("state", "") == "firing") {
@@ -268,13 +271,13 @@ std::vector<std::string> DemoSystem::FiringAlerts() const {
   return firing;
 }
 
-std::string DemoSystem::Redrivectl(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {testing::BinaryPath("redrivectl"), "--config", config_path_};
+std::string LocalSystem::Redrivectl(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {BinaryPath("redrivectl"), "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return testing::RunCommand(argv).output;
+  return RunCommand(argv).output;
 }
 
-void DemoSystem::Stop() {
+void LocalSystem::Stop() {
   for (Service* service : services()) {
     if (service->Running()) ::kill(service->pid(), SIGTERM);
   }
@@ -289,4 +292,4 @@ void DemoSystem::Stop() {
   cluster_.reset();
 }
 
-}  // namespace redrive::demo
+}  // namespace redrive::testing

@@ -1,11 +1,11 @@
-#include "tools/demo/service.hpp"
+#include "tests/support/service_process.hpp"
 
 #include <signal.h>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/redrive_processes.hpp"
 
-namespace redrive::demo {
+namespace redrive::testing {
 
 Service::Service(std::string name, std::vector<std::string> argv,
                  std::map<std::string, std::string> env, std::string log_path)
@@ -13,7 +13,7 @@ Service::Service(std::string name, std::vector<std::string> argv,
       argv_(std::move(argv)),
       env_(std::move(env)),
       log_path_(std::move(log_path)),
-      admin_port_(testing::FreeLoopbackPort()) {
+      admin_port_(FreeLoopbackPort()) {
   env_["REDRIVE_ADMIN_LISTEN"] = "127.0.0.1:" + std::to_string(admin_port_);
 }
 
@@ -30,22 +30,20 @@ bool Service::Running() const {
 }
 
 void Service::Start() {
-  process_ = std::make_unique<testing::ChildProcess>(
-      argv_, testing::ProcessOptions{.env = env_,
-                                     .stdout_path = log_path_,
-                                     .stderr_path = log_path_,
-                                     .own_process_group = true});
+  process_ = std::make_unique<ChildProcess>(argv_, ProcessOptions{.env = env_,
+                                                                  .stdout_path = log_path_,
+                                                                  .stderr_path = log_path_,
+                                                                  .own_process_group = true});
 }
 
 bool Service::WaitReady(std::chrono::milliseconds timeout) {
-  return testing::WaitUntil(
-             [&] { return !Running() || testing::HttpGet(admin_port_, "/readyz").status == 200; },
-             timeout) &&
+  return WaitUntil([&] { return !Running() || HttpGet(admin_port_, "/readyz").status == 200; },
+                   timeout) &&
          Running();
 }
 
 double Service::Metric(const std::string& series) const {
-  return testing::MetricValue(admin_port_, series);
+  return MetricValue(admin_port_, series);
 }
 
 void Service::Kill() {
@@ -63,4 +61,4 @@ int Service::Stop(std::chrono::milliseconds grace) {
   return process_->Wait(std::chrono::seconds(5)).value_or(-1);
 }
 
-}  // namespace redrive::demo
+}  // namespace redrive::testing

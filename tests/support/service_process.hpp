@@ -8,7 +8,7 @@
 
 #include "tests/support/process.hpp"
 
-namespace redrive::demo {
+namespace redrive::testing {
 
 // One redrive process of the demo (a worker or a controller): its admin server on a fixed
 // loopback port and its log in the demo folder, so it can be killed and started again on
@@ -41,7 +41,7 @@ class Service {
   std::map<std::string, std::string> env_;
   std::string log_path_;
   int admin_port_;
-  std::unique_ptr<testing::ChildProcess> process_;
+  std::unique_ptr<ChildProcess> process_;
 };
 
-}  // namespace redrive::demo
+}  // namespace redrive::testing
