@@ -35,19 +35,15 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "redrive.componentLabels" $labels | nindent 8 }}
-        {{- with $values.podLabels }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- include "redrive.labelMap" (dict "root" $root "component" .component "extra" $values.podLabels) | nindent 8 }}
       annotations:
-        # A changed configuration rolls the pods.
-        checksum/config: {{ include "redrive.config" $root | sha256sum }}
+        {{- /* A changed configuration or Secret rolls the pods; these win over podAnnotations. */}}
+        {{- $annotations := deepCopy $values.podAnnotations }}
+        {{- $_ := set $annotations "checksum/config" (include "redrive.config" $root | sha256sum) }}
         {{- if not $root.Values.database.existingSecret }}
-        checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
+        {{- $_ := set $annotations "checksum/secret" (include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum) }}
         {{- end }}
-        {{- with $values.podAnnotations }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- toYaml $annotations | nindent 8 }}
     spec:
       {{- include "redrive.podSpecCommon" $root | nindent 6 }}
       terminationGracePeriodSeconds: {{ $values.terminationGracePeriodSeconds }}

@@ -27,21 +27,33 @@ app.kubernetes.io/name: {{ include "redrive.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+Labels as one map, so a user label can never duplicate a chart label (the API server
+rejects a key twice): (dict "root" $ "component" "controller" "extra" map), component and
+extra optional. The chart's own labels win over commonLabels and extra.
+*/}}
+{{- define "redrive.labelMap" -}}
+{{- $root := .root -}}
+{{- $labels := merge (dict) (default dict .extra) (deepCopy $root.Values.commonLabels) -}}
+{{- $_ := set $labels "helm.sh/chart" (include "redrive.chart" $root) -}}
+{{- $_ := set $labels "app.kubernetes.io/name" (include "redrive.name" $root) -}}
+{{- $_ := set $labels "app.kubernetes.io/instance" $root.Release.Name -}}
+{{- $_ := set $labels "app.kubernetes.io/version" ($root.Chart.AppVersion | toString) -}}
+{{- $_ := set $labels "app.kubernetes.io/managed-by" $root.Release.Service -}}
+{{- $_ := set $labels "app.kubernetes.io/part-of" "redrive" -}}
+{{- with .component -}}
+{{- $_ := set $labels "app.kubernetes.io/component" . -}}
+{{- end -}}
+{{- toYaml $labels -}}
+{{- end -}}
+
 {{- define "redrive.labels" -}}
-helm.sh/chart: {{ include "redrive.chart" . }}
-{{ include "redrive.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: redrive
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
-{{- end }}
+{{ include "redrive.labelMap" (dict "root" .) }}
 {{- end -}}
 
 {{/* Labels of one component: (dict "root" $ "component" "controller"). */}}
 {{- define "redrive.componentLabels" -}}
-{{ include "redrive.labels" .root }}
-app.kubernetes.io/component: {{ .component }}
+{{ include "redrive.labelMap" . }}
 {{- end -}}
 
 {{- define "redrive.componentSelectorLabels" -}}
@@ -144,12 +156,21 @@ when the demo gateway is deployed and no other gateway was named.
 {{- if and .Values.workers.webhook.enabled (not $webhook.url) -}}
 {{- fail "config.webhook.url is required while workers.webhook.enabled is true: it is where payment results are delivered" -}}
 {{- end -}}
+{{- if and .Values.workers.webhook.enabled (not .Values.database.existingSecret) (not .Values.webhook.secret) -}}
+{{- fail "webhook.secret is required while workers.webhook.enabled is true: every delivery is signed with it (or keep it in database.existingSecret)" -}}
+{{- end -}}
 {{- $worker := default dict $config.worker -}}
-{{- $drain := int (default 20 $worker.shutdown_grace_seconds) -}}
 {{- range $name := list "payment" "webhook" -}}
 {{- $values := get $.Values.workers $name -}}
+{{- /* The environment overrides the file, so an extraEnv drain time counts too. */ -}}
+{{- $drain := int (default 20 $worker.shutdown_grace_seconds) -}}
+{{- range $values.extraEnv -}}
+{{- if eq .name "REDRIVE_WORKER_SHUTDOWN_GRACE_SECONDS" -}}
+{{- $drain = int .value -}}
+{{- end -}}
+{{- end -}}
 {{- if and $values.enabled (le (int $values.terminationGracePeriodSeconds) $drain) -}}
-{{- fail (printf "workers.%s.terminationGracePeriodSeconds (%d) must exceed config.worker.shutdown_grace_seconds (%d), or Kubernetes kills workers mid-drain" $name (int $values.terminationGracePeriodSeconds) $drain) -}}
+{{- fail (printf "workers.%s.terminationGracePeriodSeconds (%d) must exceed the worker drain time, worker.shutdown_grace_seconds (%d), or Kubernetes kills workers mid-drain" $name (int $values.terminationGracePeriodSeconds) $drain) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
