@@ -1,11 +1,11 @@
-#include "tools/demo/order_load.hpp"
+#include "tests/support/order_load.hpp"
 
 #include <chrono>
 #include <memory>
 #include <pqxx/pqxx>
 #include <random>
 
-namespace redrive::demo {
+namespace redrive::testing {
 
 OrderLoad::OrderLoad(std::string database_url, double orders_per_second)
     : database_url_(std::move(database_url)),
@@ -52,4 +52,4 @@ void OrderLoad::Run() {
   }
 }
 
-}  // namespace redrive::demo
+}  // namespace redrive::testing

@@ -5,7 +5,7 @@
 #include <string>
 #include <thread>
 
-namespace redrive::demo {
+namespace redrive::testing {
 
 // Places orders with place_order() at a steady rate from its own thread and connection, the
 // way an order service would. A failed insert (the database restarting, say) is counted and
@@ -32,4 +32,4 @@ class OrderLoad {
   std::thread thread_;
 };
 
-}  // namespace redrive::demo
+}  // namespace redrive::testing

@@ -16,7 +16,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/redrive_processes.hpp"
 #include "tests/support/run_observations.hpp"
-#include "tools/demo/order_load.hpp"
+#include "tests/support/order_load.hpp"
 #include "tools/demo/progress.hpp"
 #include "tools/demo/summary.hpp"
 
@@ -233,7 +233,7 @@ int Run(const Options& options) {
   };
 
   {
-    redrive::demo::OrderLoad load(system.database_url(), options.rate);
+    redrive::testing::OrderLoad load(system.database_url(), options.rate);
     while (g_interrupts == 0 && elapsed() < options.duration_seconds) {
       step_scenario();
       progress.placed = load.placed();
