@@ -141,6 +141,8 @@ std::optional<std::string> CheckDatabaseUrl(std::string_view value) {
     return std::nullopt;
   }
   if (const auto scheme_end = value.find("://"); scheme_end != std::string_view::npos) {
+    // "host=db password=ab://cd" is a key=value string with "://" inside a value.
+    if (!CheckKeyValueDsn(value)) return std::nullopt;
     const std::string_view scheme = value.substr(0, scheme_end);
     // The value is a secret; a scheme made only of scheme characters cannot hold any of it.
     const bool printable = !scheme.empty() && std::all_of(scheme.begin(), scheme.end(), [](char c) {
@@ -178,6 +180,24 @@ std::optional<std::string> CheckLogLevel(std::string_view value) {
   constexpr std::array<std::string_view, 4> kLevels = {"debug", "info", "warn", "error"};
   if (std::find(kLevels.begin(), kLevels.end(), value) != kLevels.end()) return std::nullopt;
   return "must be one of debug, info, warn, error";
+}
+
+std::optional<std::string> CheckSslMode(std::string_view value) {
+  constexpr std::array<std::string_view, 7> kModes = {
+      "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+  if (std::find(kModes.begin(), kModes.end(), value) != kModes.end()) return std::nullopt;
+  return "must be one of disable, allow, prefer, require, verify-ca, verify-full (or empty: "
+         "leave it to database.url)";
+}
+
+std::optional<std::string> CheckSslRootCert(std::string_view value) {
+  if (std::any_of(value.begin(), value.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+      })) {
+    return "must be a file path without control characters";
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> CheckInstanceId(std::string_view value) {

@@ -22,6 +22,12 @@ std::optional<std::string> CheckOptionalHttpUrl(std::string_view value);
 
 std::optional<std::string> CheckLogLevel(std::string_view value);
 
+// Empty (leave it to database.url and libpq) or one of libpq's sslmode values.
+std::optional<std::string> CheckSslMode(std::string_view value);
+// Empty or a file path without control characters. Whether the file exists is libpq's
+// to report at connect time: validation does no I/O.
+std::optional<std::string> CheckSslRootCert(std::string_view value);
+
 // Empty (derive it from the host name) or a short name without spaces: it is stored in
 // outbox.claimed_by and redrive_log and shown by redrivectl.
 std::optional<std::string> CheckInstanceId(std::string_view value);

@@ -16,6 +16,10 @@ struct Database {
   int pool_size = 8;
   int connect_timeout_seconds = 5;
   int statement_timeout_ms = 10000;  // 0 disables the timeout
+  // libpq sslmode and sslrootcert. Empty: not set, so sslmode=/sslrootcert= in url (else
+  // PGSSLMODE / PGSSLROOTCERT, else libpq's defaults) apply; set, they win over the url.
+  std::string sslmode = "";
+  std::string sslrootcert = "";
 };
 
 struct Admin {
@@ -114,10 +118,15 @@ Environment ProcessEnvironment();
 // text, e.g. a libpq error message.
 std::string RedactSecrets(std::string_view url);
 
+// The secret values `config` holds, as they may show up in text: the password and
+// sslpassword in database.url (as written and percent-decoded) and webhook.secret. For
+// log::SetSecrets, which masks them in every log line; never print this.
+std::vector<std::string> SecretValues(const Config& config);
+
 // For main(): reads the file when a path is given (unreadable file -> error naming the
 // path), merges the process environment, validates; on any error prints one line per
 // error to stderr as "redrive: invalid configuration: <key>: <problem>" and exits with
-// status 2.
+// status 2. On success, hands SecretValues (and PGPASSWORD) to log::SetSecrets.
 Config LoadOrExit(const std::optional<std::string>& path);
 
 }  // namespace redrive::config

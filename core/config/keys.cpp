@@ -54,6 +54,22 @@ constexpr auto kKeys = std::to_array<Key>({
      .max = kHour * 1000,
      .example = "0",
      .description = "PostgreSQL statement_timeout for every session; 0 disables it"},
+    {.section = "database",
+     .name = "sslmode",
+     .field = At<&Config::database, &Database::sslmode>(),
+     .check = CheckSslMode,
+     .example = "verify-full",
+     .description = "TLS to PostgreSQL: disable, allow, prefer, require, verify-ca or "
+                    "verify-full; wins over sslmode in database.url; empty: the url's sslmode, "
+                    "else PGSSLMODE, else libpq's default (prefer)"},
+    {.section = "database",
+     .name = "sslrootcert",
+     .field = At<&Config::database, &Database::sslrootcert>(),
+     .check = CheckSslRootCert,
+     .example = "/etc/redrive/tls/ca.crt",
+     .description = "CA certificate file that verify-ca and verify-full check the server "
+                    "against; wins over sslrootcert in database.url; empty: the url's, else "
+                    "PGSSLROOTCERT, else ~/.postgresql/root.crt"},
     // admin
     {.section = "admin",
      .name = "listen",

@@ -1,5 +1,6 @@
 #include "core/config/load.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <sstream>
 #include <type_traits>
 #include <utility>
 
@@ -279,26 +281,77 @@ std::string KindOf(const YAML::Node& node) {
   }
 }
 
+// Where each document of a YAML stream starts, from the parser's events alone.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> marks;
+};
+
+// YAML::LoadAll without its endless loop: yaml-cpp 0.7 hands a token it cannot place (a
+// stray ',' is enough, jbeder/yaml-cpp#1040) back as one empty document after another,
+// allocating until the OOM killer comes, so `redrive-worker --config` with a file holding
+// "," never even exits. Documents are counted from events first, two at most, and one that
+// starts where the previous one started is a syntax error. Returns the document (none for
+// an empty stream); a second entry means there is more than one.
+std::vector<YAML::Node> LoadDocuments(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+  }
+  if (starts.marks.empty()) return {};
+  if (starts.marks.size() == 2) {
+    if (starts.marks[0].pos == starts.marks[1].pos) {
+      throw YAML::ParserException(starts.marks[1], "unexpected token");
+    }
+    return {YAML::Node(), YAML::Node()};
+  }
+  return {YAML::Load(text)};
+}
+
 class Loader {
  public:
   explicit Loader(std::string_view source_name) : source_name_(source_name) {}
 
   void ApplyYaml(std::string_view text) {
     try {
-      ApplyYamlDocuments(YAML::LoadAll(std::string(text)));
+      // yaml-cpp 0.7 ends a quoted scalar without a word at the end of input when the input
+      // ends in a line break: `secret: "abc` with more lines after it swallows them all,
+      // and every section below silently falls back to its defaults. A trailing comment
+      // line makes it report "illegal EOF in scalar" instead, and changes nothing else.
+      ApplyYamlDocuments(LoadDocuments(std::string(text) + "\n#"));
     } catch (const YAML::Exception& error) {
       // yaml-cpp's messages describe the syntax, never quote the text, so they are safe.
       const std::string where = error.mark.is_null()
                                     ? ""
                                     : "line " + std::to_string(error.mark.line + 1) + ", column " +
                                           std::to_string(error.mark.column + 1) + ": ";
-      Fail(source_name_, "is not valid YAML: " + where + error.msg);
+      const std::string hint =
+          error.msg == YAML::ErrorMsg::EOF_IN_SCALAR ? " (a quote is never closed)" : "";
+      Fail(source_name_, "is not valid YAML: " + where + error.msg + hint);
     }
   }
 
   void ApplyEnvironment(const Environment& env) {
     const std::vector<std::string> sections = SectionNames();
-    for (const auto& [name, value] : env) {
+    for (const auto& variable : env) {
+      // Named, not structured bindings: clang before 16 cannot capture those in a lambda,
+      // and the config fuzzer (fuzz/) builds this file with clang.
+      const std::string& name = variable.first;
+      const std::string& value = variable.second;
       const auto section = std::find_if(sections.begin(), sections.end(), [&](const auto& s) {
         return name.starts_with(EnvPrefix(s));
       });
@@ -337,8 +390,7 @@ class Loader {
   void ApplyYamlDocuments(const std::vector<YAML::Node>& documents) {
     if (documents.empty()) return;
     if (documents.size() > 1) {
-      Fail(source_name_,
-           "holds " + std::to_string(documents.size()) + " YAML documents; expected one");
+      Fail(source_name_, "holds more than one YAML document; expected one");
       return;
     }
     const YAML::Node& root = documents.front();

@@ -1,6 +1,8 @@
 #include "core/pg/connect.hpp"
 
 #include <pqxx/pqxx>
+#include <utility>
+#include <vector>
 
 #include "core/domain/percent_encoding.hpp"
 
@@ -32,19 +34,28 @@ std::string ConnectionString(const config::Database& database, std::string_view 
   const std::string options =
       "-c statement_timeout=" + std::to_string(database.statement_timeout_ms);
   const std::string_view url = database.url;
-  // Our parameters come last: libpq lets a later setting override an earlier one.
+  // Our parameters come last: libpq lets a later setting override an earlier one. So a set
+  // database.sslmode / database.sslrootcert wins over the url's; unset, they are not
+  // written at all and the url's (or PGSSLMODE, or libpq's default) apply.
+  std::vector<std::pair<std::string_view, std::string_view>> tls;
+  if (!database.sslmode.empty()) tls.emplace_back("sslmode", database.sslmode);
+  if (!database.sslrootcert.empty()) tls.emplace_back("sslrootcert", database.sslrootcert);
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     std::string result(url);
     result += url.find('?') == std::string_view::npos ? '?' : '&';
     result += "application_name=" + domain::PercentEncode(application_name);
     result += "&connect_timeout=" + timeout;
     result += "&options=" + domain::PercentEncode(options);
+    for (const auto& [key, value] : tls) {
+      result += "&" + std::string(key) + "=" + domain::PercentEncode(value);
+    }
     return result;
   }
   std::string result(url);
   result += " application_name=" + Quote(application_name);
   result += " connect_timeout=" + timeout;
   result += " options=" + Quote(options);
+  for (const auto& [key, value] : tls) result += " " + std::string(key) + "=" + Quote(value);
   return result;
 }
 

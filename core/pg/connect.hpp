@@ -15,7 +15,8 @@ namespace redrive::pg {
 
 // A libpq connection string for `database`, tagged with `application_name` (workers use
 // their instance id, so the controller can tell a live claim holder from a dead one in
-// pg_stat_activity) and with the configured connect and statement timeouts.
+// pg_stat_activity) and with the configured connect and statement timeouts, and with
+// database.sslmode / database.sslrootcert when they are set (they then win over the url's).
 std::string ConnectionString(const config::Database& database, std::string_view application_name);
 
 // libpqxx 6's connection_base has no virtual destructor: a connection must be deleted as

@@ -3,12 +3,18 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 // Structured logs: one JSON object per line on stdout, with time, level, component,
 // message and whatever ids the caller knows (order_id, event_id, consumer...).
+//
+// Every line is masked before it is written (see Mask): known secrets never appear, and
+// neither do digit runs shaped like card numbers, whatever a message, a field, an error
+// text from a library or a payload-derived value carries.
 namespace redrive::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
@@ -36,9 +42,27 @@ void SetComponent(std::string component);
 // Tests capture lines instead of printing them; pass nullptr to restore stdout.
 void SetSinkForTesting(std::function<void(std::string_view line)> sink);
 
-// Renders one log line (without the trailing newline). Pure: exposed for tests.
+// The values that must never appear in a log line, e.g. the database password and the
+// webhook secret (config::LoadOrExit registers them). Replaces the previous set. Values
+// shorter than kMinSecretLength bytes are not masked: masking every "abc" would garble the
+// logs, and a secret that short protects nothing anyway.
+void SetSecrets(std::vector<std::string> secrets);
+inline constexpr std::size_t kMinSecretLength = 4;
+
+// What every part of a log line goes through. Pure. First each of `secrets` (longest first)
+// becomes "***". Then every run of 13 to 19 digits, written contiguously or in groups
+// separated by single spaces or dashes ("4111 1111-1111 1111"), that passes the Luhn check
+// has each digit replaced by '*'. A run made of whole groups inside a longer digit sequence
+// counts too ("qty 2 4111 1111 1111 1111" masks the card, not the 2). Canonical UUIDs are
+// left alone: every event and order id is one, and a UUID is not a card number.
+std::string Mask(std::string_view text, std::span<const std::string> secrets = {});
+
+// Renders one log line (without the trailing newline): the component, the message, every
+// key and every value masked as Mask does with `secrets`; a number whose digits need
+// masking is written as a string. Pure: exposed for tests.
 std::string Render(std::string_view time_iso8601, Level level, std::string_view component,
-                   std::string_view message, Fields fields);
+                   std::string_view message, Fields fields,
+                   std::span<const std::string> secrets = {});
 
 void Write(Level level, std::string_view message, Fields fields = {});
 inline void Debug(std::string_view message, Fields fields = {}) {

@@ -55,7 +55,7 @@ std::string UniqueDatabaseName() {
 PgCluster::PgCluster(std::string dir, int port, bool owned)
     : dir_(std::move(dir)), port_(port), owned_(owned) {}
 
-std::unique_ptr<PgCluster> PgCluster::Start() {
+std::unique_ptr<PgCluster> PgCluster::Start(const std::string& extra_conf) {
   const std::string dir = MakeTempDir("redrive-pg");
   ::chmod(dir.c_str(), 0755);
   GiveToServerUser(dir);
@@ -69,7 +69,8 @@ std::unique_ptr<PgCluster> PgCluster::Start() {
   std::ofstream conf(dir + "/data/postgresql.conf", std::ios::app);
   conf << "fsync = off\nfull_page_writes = off\n"
        << "max_connections = 300\nunix_socket_directories = '" << dir << "'\n"
-       << "listen_addresses = '127.0.0.1'\n";
+       << "listen_addresses = '127.0.0.1'\n"
+       << extra_conf << "\n";
   conf.close();
 
   // A free port can be taken between our probe and the server's bind; try a few.

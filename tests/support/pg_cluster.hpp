@@ -10,8 +10,10 @@ namespace redrive::testing {
 // root, so when the tests run as root the server runs as the `postgres` user.
 class PgCluster {
  public:
-  // initdb + pg_ctl start; throws with the server log when it cannot start.
-  static std::unique_ptr<PgCluster> Start();
+  // initdb + pg_ctl start; throws with the server log when it cannot start. `extra_conf`
+  // is appended to postgresql.conf, e.g. "ssl = on\nssl_cert_file = '/path'\n" (files it
+  // names must be readable by the server's user).
+  static std::unique_ptr<PgCluster> Start(const std::string& extra_conf = "");
   // Attaches to a cluster that `redrive-test-pg start DIR` left running.
   static std::unique_ptr<PgCluster> Attach(const std::string& state_dir);
   ~PgCluster();  // stops the server and removes the folder, unless attached
