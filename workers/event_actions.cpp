@@ -20,6 +20,18 @@ std::string_view ToString(EventOutcome outcome) {
   return "abandoned";
 }
 
+pg::ClaimedEvent WithoutPayload(const pg::ClaimedEvent& event) {
+  return pg::ClaimedEvent{.outbox_id = event.outbox_id,
+                          .event_id = event.event_id,
+                          .consumer = event.consumer,
+                          .event_type = event.event_type,
+                          .aggregate_id = event.aggregate_id,
+                          .payload = std::nullopt,
+                          .payload_bytes = event.payload_bytes,
+                          .attempts = event.attempts,
+                          .database_now_epoch = event.database_now_epoch};
+}
+
 EventActions::EventActions(Database& database, metrics::WorkerMetrics& metrics,
                            config::Worker config, std::string instance_id,
                            std::function<double()> uniform01)
@@ -44,8 +56,8 @@ void EventActions::LogAbandoned(const pg::ClaimedEvent& event, const char* step,
 }
 
 boost::asio::awaitable<EventOutcome> EventActions::Complete(const pg::ClaimedEvent& event) {
-  const DbWork<bool> complete = [event](pqxx::connection_base& c) {
-    return pg::Complete(c, event);
+  const DbWork<bool> complete = [row = WithoutPayload(event)](pqxx::connection_base& c) {
+    return pg::Complete(c, row);
   };
   const auto done = co_await Try<bool>(event, "complete", complete);
   co_return done ? EventOutcome::kCompleted : EventOutcome::kAbandoned;
@@ -54,8 +66,9 @@ boost::asio::awaitable<EventOutcome> EventActions::Complete(const pg::ClaimedEve
 boost::asio::awaitable<EventOutcome> EventActions::DeadLetter(const pg::ClaimedEvent& event,
                                                               const std::string& reason,
                                                               const std::string& error) {
-  const DbWork<bool> dead_letter = [=](pqxx::connection_base& c) {
-    return pg::DeadLetter(c, event, reason, error);
+  const DbWork<bool> dead_letter = [row = WithoutPayload(event), reason,
+                                    error](pqxx::connection_base& c) {
+    return pg::DeadLetter(c, row, reason, error);
   };
   const auto moved = co_await Try<bool>(event, "dead_letter", dead_letter);
   if (!moved) co_return EventOutcome::kAbandoned;
@@ -92,8 +105,9 @@ boost::asio::awaitable<EventOutcome> EventActions::GiveBack(const pg::ClaimedEve
                                                             std::chrono::milliseconds delay,
                                                             const std::string& why) {
   const std::string instance = instance_id_;
-  const DbWork<bool> release = [=](pqxx::connection_base& c) {
-    return pg::Release(c, event, instance, delay, why);
+  const DbWork<bool> release = [row = WithoutPayload(event), instance, delay,
+                                why](pqxx::connection_base& c) {
+    return pg::Release(c, row, instance, delay, why);
   };
   const auto released = co_await Try<bool>(event, "release", release);
   co_return released ? EventOutcome::kRetried : EventOutcome::kAbandoned;

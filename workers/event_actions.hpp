@@ -14,6 +14,11 @@
 
 namespace redrive::workers {
 
+// The row without its payload, for what database steps capture: no step reads the payload
+// (the SQL copies it row to row), and every captured copy of a large one would cost its
+// size again while the step is queued and retried.
+pg::ClaimedEvent WithoutPayload(const pg::ClaimedEvent& event);
+
 // The ways an event ends, shared by every consumer: each is one guarded write, retried
 // through short database outages, logged and counted.
 class EventActions {

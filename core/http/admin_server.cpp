@@ -13,8 +13,9 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <exception>
+#include <map>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -38,6 +39,12 @@ constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset
 constexpr std::size_t kLingerBytes = 64 * 1024;
 constexpr std::chrono::milliseconds kLingerTimeout{1000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+// The admin server's coarse clock: how long a connection has waited for its request is
+// counted in ticks, so no code here reads the time.
+constexpr std::chrono::milliseconds kTick{250};
+// At the connection limit, a connection that has waited this many ticks (0.75 to 1 s) for a
+// complete request may be closed to make room for a new one (see MakeRoom).
+constexpr std::uint64_t kEvictableAfterTicks = 2;
 
 tcp::endpoint ParseListen(const std::string& listen) {
   const auto invalid = [&](const std::string& why) {
@@ -151,6 +158,7 @@ class AdminServer::Impl {
     port_.store(acceptor_.local_endpoint().port());
     started_ = true;
     net::co_spawn(io_, Accept(), [](std::exception_ptr failure) { LogFailure(failure); });
+    net::co_spawn(io_, Tick(), [](std::exception_ptr failure) { LogFailure(failure); });
     thread_ = std::thread([this] {
       try {
         io_.run();
@@ -171,7 +179,8 @@ class AdminServer::Impl {
       stopping_ = true;
       boost::system::error_code ignored;
       acceptor_.close(ignored);
-      for (auto* stream : connections_) stream->close();
+      ticker_.cancel();
+      for (auto& [stream, state] : connections_) stream->close();
     });
     thread_.join();
   }
@@ -198,7 +207,7 @@ class AdminServer::Impl {
         co_await pause.async_wait(net::as_tuple(net::use_awaitable));
         continue;
       }
-      if (active_connections_ >= options_.max_connections) {
+      if (active_connections_ >= options_.max_connections && !MakeRoom()) {
         // Shedding is cheaper than queueing: a prober retries, and the connections we have
         // all end within request_timeout.
         log::Warn("admin server at its connection limit; closing a new connection",
@@ -215,6 +224,36 @@ class AdminServer::Impl {
     }
   }
 
+  net::awaitable<void> Tick() {
+    while (!stopping_) {
+      ticker_.expires_after(kTick);
+      auto [error] = co_await ticker_.async_wait(net::as_tuple(net::use_awaitable));
+      if (error || stopping_) co_return;
+      ++tick_;
+    }
+  }
+
+  // At the limit, closes the connection that has waited longest for a complete request,
+  // once it has waited kEvictableAfterTicks. Without this, clients trickling a byte a
+  // second (slow loris) hold every slot for request_timeout, reconnect, and keep the
+  // kubelet's probes out indefinitely: the pod is restarted for failing liveness. A probe
+  // is in and out in a millisecond, long before it could be chosen; a burst of new
+  // connections still finds no old one to replace and is shed as before.
+  bool MakeRoom() {
+    beast::tcp_stream* longest = nullptr;
+    std::uint64_t since = 0;
+    for (const auto& [stream, state] : connections_) {
+      if (state.waiting_since && (longest == nullptr || *state.waiting_since < since)) {
+        longest = stream;
+        since = *state.waiting_since;
+      }
+    }
+    if (longest == nullptr || tick_ - since < kEvictableAfterTicks) return false;
+    connections_[longest].waiting_since.reset();  // closing: never chosen twice
+    longest->close();                             // its Serve() returns and unregisters
+    return true;
+  }
+
   net::awaitable<void> Serve(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     struct Unregister {
@@ -226,7 +265,7 @@ class AdminServer::Impl {
       }
     } unregister{*this, &stream};
     if (stopping_) co_return;
-    connections_.insert(&stream);
+    connections_[&stream] = ConnectionState{};
 
     beast::flat_buffer buffer;
     for (;;) {
@@ -237,8 +276,12 @@ class AdminServer::Impl {
       // One deadline for the whole request, not per read: a client trickling a byte at a
       // time is cut off like an idle one.
       stream.expires_after(options_.request_timeout);
+      connections_[&stream].waiting_since = tick_;
       auto [read_error, read_bytes] =
           co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+      if (auto entry = connections_.find(&stream); entry != connections_.end()) {
+        entry->second.waiting_since.reset();
+      }
       if (read_error == bhttp::error::header_limit) {
         co_await Reject(stream, bhttp::status::request_header_fields_too_large);
         co_return;
@@ -305,7 +348,13 @@ class AdminServer::Impl {
   net::io_context io_{1};
   tcp::acceptor acceptor_{io_};
   // Only touched on the io thread (and before it starts).
-  std::set<beast::tcp_stream*> connections_;
+  struct ConnectionState {
+    // The tick at which it started waiting for a request; nullopt while it is answering.
+    std::optional<std::uint64_t> waiting_since;
+  };
+  std::map<beast::tcp_stream*, ConnectionState> connections_;
+  net::steady_timer ticker_{io_};
+  std::uint64_t tick_ = 0;
   std::size_t active_connections_ = 0;  // includes accepted ones whose Serve() has not started
   bool stopping_ = false;
 

@@ -21,7 +21,9 @@ struct AdminServerOptions {
   std::chrono::milliseconds request_timeout{5000};
   std::size_t max_header_bytes = 8 * 1024;  // beyond it: 431 and close
   std::size_t max_body_bytes = 8 * 1024;    // beyond it: 413 and close (probes send no body)
-  std::size_t max_connections = 64;         // beyond it: new connections are closed at once
+  // Beyond it, the connection that has waited longest (at least about a second) for a
+  // complete request is closed to make room; when none has, the new one is closed at once.
+  std::size_t max_connections = 64;
 };
 
 // Serves the probes and metrics on its own thread and io_context, so a busy or stuck main

@@ -1,60 +1,25 @@
 #include "workers/consumers/payment_consumer.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "core/decide/charge_reply.hpp"
+#include "core/decide/key_retention.hpp"
 #include "core/domain/ids.hpp"
 #include "core/pg/order_store.hpp"
 #include "core/runtime/failpoints.hpp"
 #include "core/runtime/log.hpp"
+#include "workers/event_decoding.hpp"
 
 namespace redrive::workers {
-namespace {
-
-struct PayloadCheck {
-  std::string order_id;
-  std::string poison_reason;  // empty when the payload is usable
-  std::string detail;
-};
-
-// Strict: a JSON object whose order_id is a canonical UUID. Anything else is poison.
-PayloadCheck CheckPayload(const pg::ClaimedEvent& event) {
-  if (event.event_type != "OrderCreated") {
-    return {.order_id = "",
-            .poison_reason = "unknown_event_type",
-            .detail = "payment consumer does not handle " + event.event_type};
-  }
-  if (!event.payload) {
-    return {.order_id = "",
-            .poison_reason = "payload_too_large",
-            .detail = std::to_string(event.payload_bytes) + " bytes"};
-  }
-  const auto payload = nlohmann::json::parse(*event.payload, nullptr, false);
-  if (!payload.is_object()) {
-    return {.order_id = "",
-            .poison_reason = "malformed_payload",
-            .detail = "payload is not a JSON object"};
-  }
-  const auto order_id = payload.find("order_id");
-  if (order_id == payload.end() || !order_id->is_string() ||
-      !domain::IsUuid(order_id->get<std::string>())) {
-    return {.order_id = "",
-            .poison_reason = "malformed_payload",
-            .detail = "order_id is missing or not a UUID"};
-  }
-  return {.order_id = order_id->get<std::string>(), .poison_reason = "", .detail = ""};
-}
-
-}  // namespace
 
 PaymentConsumer::PaymentConsumer(EventActions& actions, const http::GatewayClient& gateway,
                                  decide::CircuitBreaker& breaker, metrics::WorkerMetrics& metrics,
-                                 std::chrono::milliseconds breaker_open_for)
+                                 std::chrono::milliseconds breaker_open_for,
+                                 std::chrono::seconds key_retention)
     : actions_(actions),
       gateway_(gateway),
       breaker_(breaker),
       metrics_(metrics),
-      breaker_open_for_(breaker_open_for) {}
+      breaker_open_for_(breaker_open_for),
+      key_retention_(key_retention) {}
 
 void PaymentConsumer::PublishBreakerState() {
   metrics_.circuit_breaker_state.Set(decide::MetricValue(breaker_.State()));
@@ -72,8 +37,8 @@ int PaymentConsumer::ClaimLimit(int free_slots) {
 }
 
 boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEvent& event) {
-  const PayloadCheck check = CheckPayload(event);
-  if (!check.poison_reason.empty()) {
+  const DecodedPayment check = DecodePaymentEvent(event);
+  if (!check.ok()) {
     co_return co_await actions_.DeadLetter(event, check.poison_reason, check.detail);
   }
 
@@ -96,6 +61,17 @@ boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEv
     co_return co_await actions_.Complete(event);
   }
   const pg::OrderRow order = begin->order;
+  const std::chrono::duration<double> charge_request_age(begin->charge_request_age_seconds);
+  if (decide::KeyRetentionExpired(charge_request_age, key_retention_)) {
+    // The first charge went out so long ago that the gateway may have forgotten its key: a
+    // retry could charge a second time. The order stays PAYMENT_PENDING; the controller asks
+    // the gateway and, if it cannot tell, hands the order to a human (NEEDS_REVIEW).
+    co_return co_await actions_.DeadLetter(
+        event, "key_retention_expired",
+        "first charge request " +
+            std::to_string(static_cast<long long>(charge_request_age.count())) +
+            "s ago, key retention " + std::to_string(key_retention_.count()) + "s");
+  }
 
   if (!breaker_.AllowRequest()) {
     PublishBreakerState();
@@ -125,8 +101,9 @@ boost::asio::awaitable<EventOutcome> PaymentConsumer::Handle(const pg::ClaimedEv
     case decide::ChargeOutcome::kDeclined: {
       const pg::ChargeResult outcome{.paid = decision.outcome == decide::ChargeOutcome::kPaid,
                                      .charge_id = reply.charge_id};
-      const DbWork<pg::SettleResult> settle = [event, order, outcome](pqxx::connection_base& c) {
-        return pg::Settle(c, event, order, outcome);
+      const DbWork<pg::SettleResult> settle = [row = WithoutPayload(event), order,
+                                               outcome](pqxx::connection_base& c) {
+        return pg::Settle(c, row, order, outcome);
       };
       const auto settled = co_await actions_.Try<pg::SettleResult>(event, "settle", settle);
       if (!settled) co_return EventOutcome::kAbandoned;

@@ -16,7 +16,7 @@ class PaymentConsumer final : public Consumer {
  public:
   PaymentConsumer(EventActions& actions, const http::GatewayClient& gateway,
                   decide::CircuitBreaker& breaker, metrics::WorkerMetrics& metrics,
-                  std::chrono::milliseconds breaker_open_for);
+                  std::chrono::milliseconds breaker_open_for, std::chrono::seconds key_retention);
 
   boost::asio::awaitable<EventOutcome> Handle(const pg::ClaimedEvent& event) override;
   bool ShouldClaim() override;
@@ -30,6 +30,7 @@ class PaymentConsumer final : public Consumer {
   decide::CircuitBreaker& breaker_;
   metrics::WorkerMetrics& metrics_;
   std::chrono::milliseconds breaker_open_for_;
+  std::chrono::seconds key_retention_;  // controller.key_retention_seconds
 };
 
 }  // namespace redrive::workers

@@ -1,12 +1,12 @@
 #include "workers/consumers/webhook_consumer.hpp"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "core/decide/backoff.hpp"
 #include "core/decide/webhook_reply.hpp"
 #include "core/http/signature.hpp"
 #include "core/runtime/log.hpp"
+#include "workers/event_decoding.hpp"
 
 namespace redrive::workers {
 
@@ -18,24 +18,13 @@ WebhookConsumer::WebhookConsumer(EventActions& actions, http::Endpoint endpoint,
       timeout_(timeout) {}
 
 boost::asio::awaitable<EventOutcome> WebhookConsumer::Handle(const pg::ClaimedEvent& event) {
-  if (event.event_type != "PaymentSucceeded" && event.event_type != "PaymentFailed") {
-    co_return co_await actions_.DeadLetter(event, "unknown_event_type",
-                                           "webhook consumer does not handle " + event.event_type);
+  const DecodedWebhook decoded = DecodeWebhookEvent(event);
+  if (!decoded.ok()) {
+    co_return co_await actions_.DeadLetter(event, decoded.poison_reason, decoded.detail);
   }
-  if (!event.payload) {
-    co_return co_await actions_.DeadLetter(event, "payload_too_large",
-                                           std::to_string(event.payload_bytes) + " bytes");
-  }
-  const auto payload = nlohmann::json::parse(*event.payload, nullptr, false);
-  if (!payload.is_object()) {
-    co_return co_await actions_.DeadLetter(event, "malformed_payload",
-                                           "payload is not a JSON object");
-  }
-
   const auto timestamp =
       std::to_string(static_cast<long long>(std::floor(event.database_now_epoch)));
-  const std::string body =
-      nlohmann::json{{"id", event.event_id}, {"type", event.event_type}, {"data", payload}}.dump();
+  const std::string& body = decoded.body;
   http::OutboundRequest request;
   request.method = "POST";
   request.timeout = timeout_;
