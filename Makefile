@@ -4,6 +4,8 @@ ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc)
 DURATION  ?= 60
 RATE      ?= 20
+SEED      ?= 1
+RUNS      ?= 10
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 PREFIX    ?= /usr/local
@@ -11,7 +13,7 @@ PREFIX    ?= /usr/local
 # and the kubectl plugin.
 INSTALL_BINS = redrivectl redrive-worker redrive-controller gateway-sim
 
-.PHONY: help deps build test unit integration asan demo format format-check bench install clean
+.PHONY: help deps build test unit integration asan demo soak format format-check bench bench-quick install clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -40,8 +42,20 @@ asan: deps ## address + undefined-behaviour sanitizer build running every test
 demo: build ## run the whole system locally (DURATION=seconds RATE=orders/s)
 	@BUILD_DIR=$(BUILD_DIR) DURATION=$(DURATION) RATE=$(RATE) scripts/demo
 
-bench: build ## benchmarks that print figures (never part of make test)
-	@scripts/bench
+soak: build ## randomized fault schedules with invariant checks (SEED=n RUNS=n)
+	$(BUILD_DIR)/bin/redrive-soak --seed $(SEED) --runs $(RUNS)
+
+bench: build ## issue 7 benchmarks vs graphile-worker and pg-boss: one table, bench/RESULTS.md
+	@BUILD_DIR=$(BUILD_DIR) scripts/bench
+
+bench-quick: build ## the same benchmarks at reduced sizes, in under 3 minutes
+	@BUILD_DIR=$(BUILD_DIR) scripts/bench-quick
+
+FUZZ_SECONDS ?= 60
+fuzz: ## libFuzzer (clang) on the event decoder and the config parser, FUZZ_SECONDS each
+	@scripts/install-deps --fuzz
+	@FUZZ_DIR=build-fuzz fuzz/build.sh
+	@FUZZ_DIR=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 install: ## copy the built binaries and kubectl-redrive to $(PREFIX)/bin (PREFIX=/usr/local)
 	@for bin in $(INSTALL_BINS); do \
@@ -57,4 +71,4 @@ format-check: ## fail when a C++ file is not clang-format clean
 	clang-format --dry-run --Werror $(SOURCES)
 
 clean: ## remove build trees
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

@@ -4,6 +4,7 @@
 
 #include "controller/controller.hpp"
 #include "core/config/config.hpp"
+#include "core/pg/pooler_check.hpp"
 #include "core/runtime/instance_id.hpp"
 #include "core/runtime/log.hpp"
 
@@ -40,6 +41,10 @@ int main(int argc, char** argv) {
   setup.config = redrive::config::LoadOrExit(setup.config_path);  // exits 2 naming the key
   if (flags.count("dry-run")) setup.config.controller.dry_run = true;
   setup.once = flags.count("once") > 0;
+  if (const auto shared = redrive::pg::DetectSharedSessions(setup.config.database)) {
+    std::cerr << "redrive: invalid configuration: " << *shared << "\n";
+    return kExitUsage;
+  }
   setup.instance_id = setup.config.controller.instance_id.empty()
                           ? redrive::runtime::DefaultInstanceId()
                           : setup.config.controller.instance_id;

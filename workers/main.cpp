@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/config/config.hpp"
+#include "core/pg/pooler_check.hpp"
 #include "core/runtime/failpoints.hpp"
 #include "core/runtime/instance_id.hpp"
 #include "core/runtime/log.hpp"
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
   }
   for (const auto& error : redrive::runtime::ActiveFailpoints().errors) {
     std::cerr << "redrive-worker: " << error << "\n";
+    return kExitUsage;
+  }
+  if (const auto shared = redrive::pg::DetectSharedSessions(setup.config.database)) {
+    std::cerr << "redrive: invalid configuration: " << *shared << "\n";
     return kExitUsage;
   }
   setup.instance_id = setup.config.worker.instance_id.empty()

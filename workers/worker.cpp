@@ -235,7 +235,9 @@ int RunWorker(const WorkerSetup& setup) {
     breaker = std::make_unique<decide::CircuitBreaker>(
         clock, decide::BreakerPolicy{.failure_threshold = config.gateway.breaker_failure_threshold,
                                      .open_for = open_for});
-    consumer = std::make_unique<PaymentConsumer>(actions, *gateway, *breaker, metrics, open_for);
+    consumer = std::make_unique<PaymentConsumer>(
+        actions, *gateway, *breaker, metrics, open_for,
+        std::chrono::seconds(config.controller.key_retention_seconds));
   } else if (setup.consumer == "webhook") {
     consumer = std::make_unique<WebhookConsumer>(actions, *http::ParseHttpUrl(config.webhook.url),
                                                  config.webhook.secret,

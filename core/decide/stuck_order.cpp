@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/decide/key_retention.hpp"
+
 namespace redrive::decide {
 namespace {
 
@@ -49,7 +51,7 @@ StuckDecision ClassifyStuckOrder(const StuckOrder& order, const StuckOrderPolicy
     return Decide(kAskGateway, StuckClass::kOutcomeUnknown, "outcome_unknown");
   }
   // Rules 5 and 6: from here the lookup was 404 or unreachable.
-  if (order.charge_request_age >= policy.key_retention) {
+  if (KeyRetentionExpired(order.charge_request_age, policy.key_retention)) {
     return Decide(kNeedsReview, StuckClass::kOutcomeUnknown, "key_retention_expired");
   }
   if (redrives_spent) return Decide(kNeedsReview, StuckClass::kOutcomeUnknown, "max_redrives");

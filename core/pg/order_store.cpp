@@ -19,7 +19,7 @@ UPDATE orders
 SET state = 'PAYMENT_PENDING', version = version + 1,
     charge_requested_at = coalesce(charge_requested_at, now())
 WHERE id = $1 AND version = $2 AND state IN ('CREATED', 'PAYMENT_PENDING')
-RETURNING version
+RETURNING version, extract(epoch FROM now() - charge_requested_at)::float8
 )sql";
 
 constexpr const char* kSettleOrder = R"sql(
@@ -65,10 +65,14 @@ BeginCharge MarkChargeRequested(pqxx::connection_base& connection, const std::st
   for (int race = 0; race < kMaxRaces; ++race) {
     pqxx::work tx(connection, "mark_charge_requested");
     const pqxx::result found = tx.exec_params(kReadOrder, order_id);
-    if (found.empty()) return {.status = BeginChargeStatus::kNotFound, .order = {}};
+    if (found.empty()) {
+      return {.status = BeginChargeStatus::kNotFound, .order = {}, .charge_request_age_seconds = 0};
+    }
     OrderRow order = ReadRow(found[0], order_id);
-    if (IsTerminalState(order.state))
-      return {.status = BeginChargeStatus::kTerminal, .order = order};
+    if (IsTerminalState(order.state)) {
+      return {
+          .status = BeginChargeStatus::kTerminal, .order = order, .charge_request_age_seconds = 0};
+    }
     if (runtime::HitFailpoint("between_read_and_write")) {
       throw std::runtime_error("failpoint between_read_and_write");
     }
@@ -77,7 +81,9 @@ BeginCharge MarkChargeRequested(pqxx::connection_base& connection, const std::st
     tx.commit();
     order.state = "PAYMENT_PENDING";
     order.version = updated[0][0].as<int>();
-    return {.status = BeginChargeStatus::kReady, .order = order};
+    return {.status = BeginChargeStatus::kReady,
+            .order = order,
+            .charge_request_age_seconds = updated[0][1].as<double>()};
   }
   throw std::runtime_error("order " + order_id + " kept changing while marking it PAYMENT_PENDING");
 }

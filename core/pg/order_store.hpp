@@ -27,6 +27,8 @@ enum class BeginChargeStatus { kReady, kNotFound, kTerminal };
 struct BeginCharge {
   BeginChargeStatus status = BeginChargeStatus::kNotFound;
   OrderRow order;  // for kReady: PAYMENT_PENDING at its new version
+  // For kReady: now() - charge_requested_at by the database's clock; 0 on the first request.
+  double charge_request_age_seconds = 0;
 };
 
 // Moves the order to PAYMENT_PENDING (version + 1) and sets charge_requested_at unless it is

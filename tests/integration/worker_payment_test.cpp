@@ -298,3 +298,35 @@ TEST_CASE("a crash at each failpoint is recovered through lease expiry with one 
     }
   }
 }
+
+TEST_CASE("a retry whose first charge is past key retention is dead-lettered, never sent") {
+  MigratedDatabase database;
+  GatewaySim gateway;
+  const std::string url = database.Url();
+  // Two orders whose first charge went out 120 s and 30 s ago (the worker died before
+  // settling); the gateway is trusted to remember keys for 60 s.
+  PlaceOrders(url, 2);
+  Execute(url,
+          "UPDATE orders SET state = 'PAYMENT_PENDING', version = version + 1, "
+          "charge_requested_at = now() - CASE WHEN amount_cents = 1001 THEN interval '120 s' "
+          "ELSE interval '30 s' END");
+  WorkerProcess worker(url, "payment",
+                       GatewayEnv(gateway, {{"REDRIVE_CONTROLLER_KEY_RETENTION_SECONDS", "60"},
+                                            {"REDRIVE_CONTROLLER_STUCK_AFTER_SECONDS", "30"}}));
+  REQUIRE(worker.WaitReady());
+
+  CHECK(WaitForValue(url,
+                     "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND "
+                     "(completed_at IS NOT NULL OR dead_at IS NOT NULL)",
+                     "2"));
+  CHECK(QueryValue(url,
+                   "SELECT reason || ' ' || last_error FROM dead_letter_events d "
+                   "JOIN orders o ON o.id = d.aggregate_id WHERE o.amount_cents = 1001") ==
+        "key_retention_expired first charge request 120s ago, key retention 60s");
+  CHECK(QueryValue(url, "SELECT state FROM orders WHERE amount_cents = 1001") == "PAYMENT_PENDING");
+  CHECK(QueryValue(url, "SELECT state FROM orders WHERE amount_cents = 1002") == "PAID");
+  const auto ledger = gateway.LedgerOrders();
+  CHECK(ledger.size() == 1);  // the expired one never reached the gateway
+  CHECK(ledger.count(QueryValue(url, "SELECT id::text FROM orders WHERE amount_cents = 1001")) ==
+        0);
+}

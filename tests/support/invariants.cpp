@@ -63,9 +63,9 @@ std::vector<InvariantResult> CheckInvariants(const RunObservations& run) {
       charged_twice.Add(order.id + " x" + std::to_string(order.captures));
     }
   }
-  results.push_back(
-      Result("I2", "no order was charged twice", charged_twice.empty(),
-             charged_twice.empty() ? orders : charged_twice.Describe("charged twice")));
+  for (const auto& id : run.orders_settled_twice) charged_twice.Add(id + " settled twice");
+  results.push_back(Result("I2", "no order was charged or settled twice", charged_twice.empty(),
+                           charged_twice.empty() ? orders : charged_twice.Describe("doubled")));
 
   Offenders disagree;
   for (const auto& order : run.orders) {

@@ -18,6 +18,9 @@ struct ObservedOrder {
 
 struct RunObservations {
   std::vector<ObservedOrder> orders;
+  // Orders with more than one settlement event (PaymentSucceeded/PaymentFailed) queued: a
+  // late write that should have been rejected.
+  std::vector<std::string> orders_settled_twice;
   // Order ids the gateway captured that the database does not know.
   std::vector<std::string> captures_of_unknown_orders;
   std::int64_t pending_outbox_rows = 0;          // neither completed nor dead-lettered

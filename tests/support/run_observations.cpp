@@ -9,6 +9,12 @@ namespace {
 
 constexpr const char* kOrders = "SELECT id::text, state FROM orders ORDER BY created_at";
 
+constexpr const char* kSettledTwice = R"sql(
+SELECT aggregate_id::text FROM outbox
+WHERE consumer = 'webhook' AND event_type IN ('PaymentSucceeded', 'PaymentFailed')
+GROUP BY aggregate_id HAVING count(*) > 1
+)sql";
+
 constexpr const char* kPendingOutbox =
     "SELECT count(*) FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL";
 
@@ -60,6 +66,9 @@ RunObservations Observe(const EvidenceSources& sources) {
     if (!known.contains(id) && entry.at("captures").get<int>() > 0) {
       run.captures_of_unknown_orders.push_back(id);
     }
+  }
+  for (const auto& row : tx.exec(kSettledTwice)) {
+    run.orders_settled_twice.push_back(row[0].as<std::string>());
   }
   run.pending_outbox_rows = Count(tx, kPendingOutbox);
   run.backlog = run.pending_outbox_rows;

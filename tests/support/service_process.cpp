@@ -29,11 +29,21 @@ bool Service::Running() const {
   return process_ && process_->Running();
 }
 
+void Service::SetEnv(const std::string& key, std::optional<std::string> value) {
+  if (value) {
+    env_[key] = *value;
+  } else {
+    env_.erase(key);
+  }
+}
+
 void Service::Start() {
-  process_ = std::make_unique<ChildProcess>(argv_, ProcessOptions{.env = env_,
-                                                                  .stdout_path = log_path_,
-                                                                  .stderr_path = log_path_,
-                                                                  .own_process_group = true});
+  std::vector<std::string> argv = launcher_;
+  argv.insert(argv.end(), argv_.begin(), argv_.end());
+  process_ = std::make_unique<ChildProcess>(argv, ProcessOptions{.env = env_,
+                                                                 .stdout_path = log_path_,
+                                                                 .stderr_path = log_path_,
+                                                                 .own_process_group = true});
 }
 
 bool Service::WaitReady(std::chrono::milliseconds timeout) {

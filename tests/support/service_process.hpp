@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,12 @@ class Service {
   int pid() const;
   bool Running() const;
 
+  // Take effect at the next Start(): an environment variable (nullopt removes it), and a
+  // launcher the binary runs under, which must exec it in place so the pid stays the
+  // binary's (setpriv does; faketime does not).
+  void SetEnv(const std::string& key, std::optional<std::string> value);
+  void SetLauncher(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
+
   void Start();
   // Waits for /readyz 200; false on timeout or when the process died.
   bool WaitReady(std::chrono::milliseconds timeout);
@@ -39,6 +46,7 @@ class Service {
   std::string name_;
   std::vector<std::string> argv_;
   std::map<std::string, std::string> env_;
+  std::vector<std::string> launcher_;
   std::string log_path_;
   int admin_port_;
   std::unique_ptr<ChildProcess> process_;

@@ -26,7 +26,7 @@ TEST_CASE("parsing rejects lower case, padding and unknown states") {
   CHECK_FALSE(ParseOrderState("REFUNDED").has_value());
 }
 
-TEST_CASE("PAID, FAILED and NEEDS_REVIEW are terminal; CREATED and PAYMENT_PENDING are not") {
+TEST_CASE("PAID, FAILED and NEEDS_REVIEW are terminal, CREATED and PAYMENT_PENDING are not") {
   CHECK_FALSE(IsTerminal(OrderState::kCreated));
   CHECK_FALSE(IsTerminal(OrderState::kPaymentPending));
   CHECK(IsTerminal(OrderState::kPaid));

@@ -213,6 +213,17 @@ TEST_CASE("an error before the charge answers 500 and records nothing") {
   CHECK(Ledger(f.simulator)["orders"].empty());
 }
 
+TEST_CASE("a rate-limited charge answers 429 with Retry-After and records nothing") {
+  Fixture f(FaultKnobs{.rate_limit_rate = 1.0});
+  const auto outcome = Charge(f.simulator, "k", Body("o"));
+  CHECK(outcome.reply.status == 429);
+  CHECK(outcome.reply.headers ==
+        std::vector<std::pair<std::string, std::string>>{{"Retry-After", "1"}});
+  CHECK_FALSE(outcome.executed.has_value());
+  CHECK(f.simulator.LookupCharge("k").status == 404);
+  CHECK(Ledger(f.simulator)["orders"].empty());
+}
+
 TEST_CASE("an error after the charge answers 500 yet the charge is recorded") {
   Fixture f(FaultKnobs{.error_after_charge_rate = 1.0});
   const auto outcome = Charge(f.simulator, "k", Body("o"));
@@ -248,11 +259,15 @@ TEST_CASE("a held request is never answered and charges nothing") {
 
 TEST_CASE("faults are decided per request from the random source, one draw per knob") {
   const FaultKnobs knobs{.error_rate = 0.5, .error_after_charge_rate = 0.5};
-  // Draws: timeout, error, error-after-charge, drop.
-  ScriptedRandom random({0.9, 0.1, 0.1, 0.1, /**/ 0.9, 0.9, 0.2, 0.9, /**/ 0.9, 0.9, 0.9, 0.9});
+  // Draws: timeout, error, error-after-charge, drop, rate limit.
+  ScriptedRandom random(
+      {0.9, 0.1, 0.1, 0.1, 0.1, /**/ 0.9, 0.9, 0.2, 0.9, 0.9, /**/ 0.9, 0.9, 0.9, 0.9, 0.9});
   CHECK(DecideFault(knobs, random) == Fault::kErrorBeforeCharge);
   CHECK(DecideFault(knobs, random) == Fault::kErrorAfterCharge);
   CHECK(DecideFault(knobs, random) == Fault::kNone);
+  const FaultKnobs limited{.error_rate = 1.0, .rate_limit_rate = 0.5};
+  ScriptedRandom door({0.9, 0.0, 0.9, 0.9, 0.1});
+  CHECK(DecideFault(limited, door) == Fault::kRateLimited);  // turned away before the 500
 
   SeededRandom a(3);
   SeededRandom b(3);

@@ -52,8 +52,16 @@ TEST_CASE("two captures of one order break I2 and I3") {
   run.orders[0].captures = 2;
   const auto results = CheckInvariants(run);
   CHECK_FALSE(Find(results, "I2").held);
-  CHECK(Find(results, "I2").detail == "1 charged twice (a x2)");
+  CHECK(Find(results, "I2").detail == "1 doubled (a x2)");
   CHECK_FALSE(Find(results, "I3").held);
+}
+
+TEST_CASE("a second settlement event for one order breaks I2") {
+  auto run = HealthyRun();
+  run.orders_settled_twice = {"b"};
+  const auto results = CheckInvariants(run);
+  CHECK_FALSE(Find(results, "I2").held);
+  CHECK(Find(results, "I2").detail == "1 doubled (b settled twice)");
 }
 
 TEST_CASE("I3 catches PAID without a capture, FAILED with one and captures of unknown orders") {

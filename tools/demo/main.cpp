@@ -13,10 +13,10 @@
 #include <pqxx/pqxx>
 
 #include "tests/support/local_system.hpp"
+#include "tests/support/order_load.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redrive_processes.hpp"
 #include "tests/support/run_observations.hpp"
-#include "tests/support/order_load.hpp"
 #include "tools/demo/progress.hpp"
 #include "tools/demo/summary.hpp"
 

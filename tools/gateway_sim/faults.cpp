@@ -40,6 +40,7 @@ constexpr RateKnob kRateKnobs[] = {
     {"error_after_charge_rate", &FaultKnobs::error_after_charge_rate},
     {"drop_response_rate", &FaultKnobs::drop_response_rate},
     {"timeout_rate", &FaultKnobs::timeout_rate},
+    {"rate_limit_rate", &FaultKnobs::rate_limit_rate},
 };
 
 // An hour: longer is not a latency, it is the timeout knob.
@@ -112,6 +113,8 @@ std::string_view ToString(Fault fault) {
       return "none";
     case Fault::kHold:
       return "timeout";
+    case Fault::kRateLimited:
+      return "rate_limited";
     case Fault::kErrorBeforeCharge:
       return "error_before_charge";
     case Fault::kErrorAfterCharge:
@@ -127,9 +130,12 @@ Fault DecideFault(const FaultKnobs& knobs, RandomSource& random) {
   const bool error_before = random.NextUnit() < knobs.error_rate;
   const bool error_after = random.NextUnit() < knobs.error_after_charge_rate;
   const bool drop = random.NextUnit() < knobs.drop_response_rate;
+  const bool rate_limited = random.NextUnit() < knobs.rate_limit_rate;
   // Precedence follows the request's life: a request that is never processed cannot fail
-  // later, and one that fails before the charge cannot lose its reply after it.
+  // later, one turned away at the door is never processed, and one that fails before the
+  // charge cannot lose its reply after it.
   if (hold) return Fault::kHold;
+  if (rate_limited) return Fault::kRateLimited;
   if (error_before) return Fault::kErrorBeforeCharge;
   if (error_after) return Fault::kErrorAfterCharge;
   if (drop) return Fault::kDropResponse;

@@ -18,6 +18,7 @@ struct FaultKnobs {
   double error_after_charge_rate = 0.0;  // charge recorded, then 500
   double drop_response_rate = 0.0;       // charge recorded, then the connection closes
   double timeout_rate = 0.0;             // never answered, nothing charged
+  double rate_limit_rate = 0.0;          // 429 with Retry-After: 1 before charging
 };
 
 // Every problem at once, each naming the knob as the flag and the admin body spell it.
@@ -49,7 +50,14 @@ class SeededRandom final : public RandomSource {
 
 // At most one fault per request. Exactly one number is drawn per knob, in a fixed order,
 // whatever the knobs say, so a seed yields the same sequence when knobs change at runtime.
-enum class Fault { kNone, kHold, kErrorBeforeCharge, kErrorAfterCharge, kDropResponse };
+enum class Fault {
+  kNone,
+  kHold,
+  kRateLimited,
+  kErrorBeforeCharge,
+  kErrorAfterCharge,
+  kDropResponse
+};
 std::string_view ToString(Fault fault);
 Fault DecideFault(const FaultKnobs& knobs, RandomSource& random);
 

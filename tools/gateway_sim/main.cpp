@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
        "share of charges recorded, then the connection closed with no reply")
       ("timeout-rate", po::value(&knobs.timeout_rate)->default_value(0.0, "0"),
        "share of charges never answered and never charged")
+      ("rate-limit-rate", po::value(&knobs.rate_limit_rate)->default_value(0.0, "0"),
+       "share of charges answered 429 with Retry-After: 1, before charging")
       ("key-ttl-seconds", po::value(&key_ttl_seconds)->default_value(key_ttl_seconds),
        "how long an idempotency key is remembered after its charge")
       ("seed", po::value(&seed)->default_value(seed), "seed for every random decision")

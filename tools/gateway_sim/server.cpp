@@ -297,7 +297,8 @@ int RunServer(Simulator& simulator, const ServerOptions& options) {
                           {"error_rate", knobs.error_rate},
                           {"error_after_charge_rate", knobs.error_after_charge_rate},
                           {"drop_response_rate", knobs.drop_response_rate},
-                          {"timeout_rate", knobs.timeout_rate}});
+                          {"timeout_rate", knobs.timeout_rate},
+                          {"rate_limit_rate", knobs.rate_limit_rate}});
   net::co_spawn(io, Accept(io, acceptor, simulator), net::detached);
 
   std::vector<std::thread> threads;

@@ -66,6 +66,11 @@ ChargeTicket Simulator::AdmitCharge(const std::optional<std::string>& idempotenc
     ticket.answer = SimulatedFailure();
     return ticket;
   }
+  if (ticket.fault == Fault::kRateLimited) {
+    ticket.answer = ErrorReply(429, "rate_limited", "too many requests; retry after 1 second");
+    ticket.answer.headers.emplace_back("Retry-After", "1");
+    return ticket;
+  }
   std::visit(
       [&](auto&& begun) {
         using T = std::decay_t<decltype(begun)>;
