@@ -1,0 +1,1 @@
+SELECT state, version, amount_cents, currency FROM orders WHERE id = $1
