@@ -32,9 +32,9 @@ pg::ClaimedEvent WithoutPayload(const pg::ClaimedEvent& event) {
                           .database_now_epoch = event.database_now_epoch};
 }
 
-EventActions::EventActions(Database& database, metrics::WorkerMetrics& metrics,
-                           config::Worker config, std::string instance_id,
-                           std::function<double()> uniform01)
+EventActions::EventActions(boost::asio::any_io_executor executor, Database& database,
+                           metrics::WorkerMetrics& metrics, config::Worker config,
+                           std::string instance_id, std::function<double()> uniform01)
     : database_(database),
       metrics_(metrics),
       config_(std::move(config)),
@@ -42,7 +42,8 @@ EventActions::EventActions(Database& database, metrics::WorkerMetrics& metrics,
       uniform01_(std::move(uniform01)),
       // Keep retrying a write for half the lease: after that the claim may be re-driven
       // and whoever holds it next will redo the work safely anyway.
-      patience_(std::chrono::seconds(config_.lease_seconds) / 2) {}
+      patience_(std::chrono::seconds(config_.lease_seconds) / 2),
+      completions_(std::move(executor), database_, patience_) {}
 
 void EventActions::LogAbandoned(const pg::ClaimedEvent& event, const char* step,
                                 const std::string& error) {
@@ -56,11 +57,8 @@ void EventActions::LogAbandoned(const pg::ClaimedEvent& event, const char* step,
 }
 
 boost::asio::awaitable<EventOutcome> EventActions::Complete(const pg::ClaimedEvent& event) {
-  const DbWork<bool> complete = [row = WithoutPayload(event)](pqxx::connection_base& c) {
-    return pg::Complete(c, row);
-  };
-  const auto done = co_await Try<bool>(event, "complete", complete);
-  co_return done ? EventOutcome::kCompleted : EventOutcome::kAbandoned;
+  completions_.Enqueue(event.outbox_id);
+  co_return EventOutcome::kCompleted;
 }
 
 boost::asio::awaitable<EventOutcome> EventActions::DeadLetter(const pg::ClaimedEvent& event,

@@ -9,6 +9,7 @@
 #include "core/config/config.hpp"
 #include "core/metrics/worker_metrics.hpp"
 #include "core/pg/outbox_store.hpp"
+#include "workers/completion_batcher.hpp"
 #include "workers/consumers/consumer.hpp"
 #include "workers/database.hpp"
 
@@ -23,10 +24,18 @@ pg::ClaimedEvent WithoutPayload(const pg::ClaimedEvent& event);
 // through short database outages, logged and counted.
 class EventActions {
  public:
-  EventActions(Database& database, metrics::WorkerMetrics& metrics, config::Worker config,
-               std::string instance_id, std::function<double()> uniform01);
+  EventActions(boost::asio::any_io_executor executor, Database& database,
+               metrics::WorkerMetrics& metrics, config::Worker config, std::string instance_id,
+               std::function<double()> uniform01);
 
+  // Hands the completion to the batcher (group commit) and frees the slot at once.
   boost::asio::awaitable<EventOutcome> Complete(const pg::ClaimedEvent& event);
+  // Completions handed over and not yet committed: the claim loop counts them as held, and
+  // a drain waits for them.
+  int PendingCompletions() const { return completions_.Pending(); }
+  void OnCompletionsFlushed(std::function<void()> callback) {
+    completions_.OnFlushed(std::move(callback));
+  }
   // Poison: never retried.
   boost::asio::awaitable<EventOutcome> DeadLetter(const pg::ClaimedEvent& event,
                                                   const std::string& reason,
@@ -60,6 +69,7 @@ class EventActions {
   std::string instance_id_;
   std::function<double()> uniform01_;
   std::chrono::milliseconds patience_;
+  CompletionBatcher completions_;  // after patience_: built from it
 };
 
 template <typename Result>

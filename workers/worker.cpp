@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <deque>
 #include <iostream>
 #include <random>
 
@@ -39,16 +40,19 @@ using std::chrono::milliseconds;
 // io_context's single thread, so plain members need no locks.
 class ClaimLoop {
  public:
-  ClaimLoop(const WorkerSetup& setup, Consumer& consumer, Database& database,
+  ClaimLoop(const WorkerSetup& setup, Consumer& consumer, EventActions& actions, Database& database,
             metrics::WorkerMetrics& metrics, const Clock& clock, net::io_context& io)
       : setup_(setup),
         consumer_(consumer),
+        actions_(actions),
         database_(database),
         metrics_(metrics),
         clock_(clock),
         io_(io),
         wake_(io.get_executor()),
-        slot_freed_(io.get_executor()) {}
+        slot_freed_(io.get_executor()) {
+    actions_.OnCompletionsFlushed([this] { slot_freed_.Notify(); });
+  }
 
   void Wake() { wake_.Notify(); }
 
@@ -58,8 +62,12 @@ class ClaimLoop {
     milliseconds database_backoff(100);
     std::mt19937 random{std::random_device{}()};
     while (!draining_) {
-      const int free_slots = worker.concurrency - inflight_;
-      if (free_slots <= 0) {
+      Dispatch();
+      // One batch of look-ahead: the next batch is claimed while the current one runs, so
+      // the claim's round trip overlaps the handlers' instead of adding to them. Claim again
+      // once every claimed event has started (held <= concurrency).
+      const int held = inflight_ + static_cast<int>(queue_.size()) + actions_.PendingCompletions();
+      if (held > worker.concurrency) {
         co_await slot_freed_.Wait(poll);
         continue;
       }
@@ -67,7 +75,9 @@ class ClaimLoop {
         co_await wake_.Wait(std::min(poll, milliseconds(500)));
         continue;
       }
-      const int limit = std::min(worker.batch_size, consumer_.ClaimLimit(free_slots));
+      const int free_slots = worker.concurrency - inflight_;
+      const int limit = std::max(
+          1, std::min(worker.batch_size, consumer_.ClaimLimit(worker.batch_size + free_slots)));
       const pg::ClaimRequest request{.consumer = setup_.consumer,
                                      .instance_id = setup_.instance_id,
                                      .limit = limit,
@@ -93,11 +103,8 @@ class ClaimLoop {
         metrics_.claims_total.Increment(static_cast<double>(events.size()));
         runtime::HitFailpoint("after_claim");
       }
-      for (auto& event : events) {
-        ++inflight_;
-        metrics_.inflight.Set(inflight_);
-        net::co_spawn(io_, HandleOne(std::move(event)), net::detached);
-      }
+      for (auto& event : events) queue_.push_back(std::move(event));
+      Dispatch();
       // Caught up: sleep until a NOTIFY, the poll backstop, or shutdown.
       if (static_cast<int>(events.size()) < limit) co_await wake_.Wait(poll);
     }
@@ -111,8 +118,22 @@ class ClaimLoop {
   }
 
   int inflight() const { return inflight_; }
+  int pending_completions() const { return actions_.PendingCompletions(); }
+  // Claimed, not started: a drain leaves them to the final release.
+  int queued() const { return static_cast<int>(queue_.size()); }
 
  private:
+  // Starts queued events while there are free slots.
+  void Dispatch() {
+    const int concurrency = setup_.config.worker.concurrency;
+    while (!draining_ && inflight_ < concurrency && !queue_.empty()) {
+      ++inflight_;
+      metrics_.inflight.Set(inflight_);
+      net::co_spawn(io_, HandleOne(std::move(queue_.front())), net::detached);
+      queue_.pop_front();
+    }
+  }
+
   net::awaitable<void> HandleOne(pg::ClaimedEvent event) {
     const auto started = clock_.Now();
     EventOutcome outcome = EventOutcome::kAbandoned;
@@ -129,17 +150,22 @@ class ClaimLoop {
         std::chrono::duration<double>(clock_.Now() - started).count());
     --inflight_;
     metrics_.inflight.Set(inflight_);
+    // Posted, not called: a handler that finishes without suspending (a no-op) would
+    // otherwise start the next one on this stack, and so on down the whole queue.
+    net::post(io_, [this] { Dispatch(); });
     slot_freed_.Notify();
   }
 
   const WorkerSetup& setup_;
   Consumer& consumer_;
+  EventActions& actions_;
   Database& database_;
   metrics::WorkerMetrics& metrics_;
   const Clock& clock_;
   net::io_context& io_;
   runtime::WakeSignal wake_;
   runtime::WakeSignal slot_freed_;
+  std::deque<pg::ClaimedEvent> queue_;  // claimed, waiting for a slot
   int inflight_ = 0;
   bool draining_ = false;
 };
@@ -163,19 +189,20 @@ net::awaitable<void> DrainOnSignal(net::signal_set& signals, ClaimLoop& loop,
   loop.BeginDrain();
   const auto grace = std::chrono::seconds(setup.config.worker.shutdown_grace_seconds);
   milliseconds waited(0);
-  while (loop.inflight() > 0 && waited < grace) {
+  while ((loop.inflight() > 0 || loop.pending_completions() > 0) && waited < grace) {
     co_await runtime::AsyncSleep(milliseconds(20));
     waited += milliseconds(20);
   }
-  if (loop.inflight() > 0) {
+  if (loop.inflight() > 0 || loop.queued() > 0) {
     const std::string instance = setup.instance_id;
     const DbWork<int> release_all = [instance](pqxx::connection_base& c) {
       return pg::ReleaseAllClaims(c, instance);
     };
     const auto released = co_await database.Run<int>(release_all);
     if (released.ok()) {
-      log::Warn("grace period over, released unfinished claims",
-                {{"inflight", loop.inflight()}, {"released", released.value}});
+      log::Warn(
+          "released unfinished claims",
+          {{"inflight", loop.inflight()}, {"queued", loop.queued()}, {"released", released.value}});
     } else {
       log::Error("could not release claims; they return when their lease expires",
                  {{"error", released.error->what()}});
@@ -216,7 +243,7 @@ int RunWorker(const WorkerSetup& setup) {
   });
   std::mt19937_64 random{std::random_device{}()};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  EventActions actions(database, metrics, config.worker, setup.instance_id,
+  EventActions actions(io.get_executor(), database, metrics, config.worker, setup.instance_id,
                        [&random, &unit] { return unit(random); });
 
   // Only the chosen consumer's dependencies are built.
@@ -246,7 +273,7 @@ int RunWorker(const WorkerSetup& setup) {
     consumer = std::make_unique<NoopConsumer>(actions);
   }
 
-  ClaimLoop loop(setup, *consumer, database, metrics, clock, io);
+  ClaimLoop loop(setup, *consumer, actions, database, metrics, clock, io);
   pg::NotificationListener listener(
       config.database, setup.instance_id, "redrive_outbox_" + setup.consumer,
       {.wake = [&io, &loop] { net::post(io, [&loop] { loop.Wake(); }); },

@@ -35,6 +35,19 @@ SET completed_at = now(), claimed_by = NULL, claimed_until = NULL, last_error = 
 WHERE id = $1 AND completed_at IS NULL AND dead_at IS NULL
 )sql";
 
+// The completed rows feed the idempotency records directly: one round trip for a batch.
+constexpr const char* kCompleteMany = R"sql(
+WITH done AS (
+  UPDATE outbox
+  SET completed_at = now(), claimed_by = NULL, claimed_until = NULL, last_error = NULL
+  WHERE id = ANY($1::bigint[]) AND completed_at IS NULL AND dead_at IS NULL
+  RETURNING event_id, consumer
+)
+INSERT INTO processed_events (event_id, consumer)
+SELECT event_id, consumer FROM done
+ON CONFLICT (event_id, consumer) DO NOTHING
+)sql";
+
 constexpr const char* kRecordProcessed = R"sql(
 INSERT INTO processed_events (event_id, consumer) VALUES ($1, $2)
 ON CONFLICT (event_id, consumer) DO NOTHING
@@ -74,10 +87,18 @@ std::string Bounded(const std::string& text) {
   return text.size() <= kMaxErrorBytes ? text : text.substr(0, kMaxErrorBytes) + "...";
 }
 
+// Claims and plain completions need not wait for the WAL flush. If PostgreSQL crashes
+// before it, a claim is simply gone (the row is claimable again) and a completion is gone
+// (the event is delivered again): at-least-once delivery allows both, and every effect is
+// idempotent. Whatever moves an order or money (mark, settle, dead letters) stays
+// synchronous.
+constexpr const char* kAsyncCommit = "SET LOCAL synchronous_commit = off";
+
 }  // namespace
 
 std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRequest& request) {
   pqxx::work tx(connection, "claim");
+  tx.exec(kAsyncCommit);
   const pqxx::result rows =
       tx.exec_params(kClaim, request.consumer, request.limit, request.instance_id,
                      static_cast<double>(request.lease.count()), request.max_payload_bytes);
@@ -109,11 +130,19 @@ bool CompleteInTransaction(pqxx::transaction_base& tx, const ClaimedEvent& event
   return completed;
 }
 
-bool Complete(pqxx::connection_base& connection, const ClaimedEvent& event) {
+std::int64_t CompleteMany(pqxx::connection_base& connection,
+                          const std::vector<std::int64_t>& outbox_ids) {
+  // libpqxx 6 has no array parameters: a PostgreSQL array literal of plain integers.
+  std::string ids = "{";
+  for (std::size_t i = 0; i < outbox_ids.size(); ++i) {
+    ids += (i == 0 ? "" : ",") + std::to_string(outbox_ids[i]);
+  }
+  ids += "}";
   pqxx::work tx(connection, "complete");
-  const bool completed = CompleteInTransaction(tx, event);
+  tx.exec(kAsyncCommit);
+  const auto completed = tx.exec_params(kCompleteMany, ids).affected_rows();
   tx.commit();
-  return completed;
+  return static_cast<std::int64_t>(completed);
 }
 
 bool Release(pqxx::connection_base& connection, const ClaimedEvent& event,

@@ -42,9 +42,11 @@ struct ClaimRequest {
 // skipping rows other workers hold locked.
 std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRequest& request);
 
-// Marks the row completed and records (event_id, consumer) in processed_events, in one
-// transaction. False when the row was already completed or dead-lettered.
-bool Complete(pqxx::connection_base& connection, const ClaimedEvent& event);
+// Marks the rows completed and records their (event_id, consumer) in processed_events, in
+// one statement and one transaction: a worker's concurrent completions share one commit.
+// Rows already completed or dead-lettered are left alone. Returns how many were completed.
+std::int64_t CompleteMany(pqxx::connection_base& connection,
+                          const std::vector<std::int64_t>& outbox_ids);
 
 // The same, inside the caller's transaction (the payment settle commits the order's new
 // state, the webhook event and the completion together).
