@@ -259,17 +259,8 @@ int RunController(const ControllerSetup& setup) {
   http::AdminServer admin({.listen = config.admin.listen,
                            .request_timeout = milliseconds(config.admin.request_timeout_ms)},
                           health, registry);
-  try {
-    admin.Start();
-  } catch (const std::exception& error) {
-    log::Error("cannot start the admin server", {{"error", error.what()}});
-    return 1;
-  }
-  health.SetReady("database", false, "not checked yet");
-  pg::DatabaseWatch watch(config.database, milliseconds(2000),
-                          [&health](const std::optional<std::string>& error) {
-                            health.SetReady("database", !error, error.value_or(""));
-                          });
+  if (!http::StartOrLog(admin)) return 1;
+  pg::DatabaseWatch watch(config.database, milliseconds(2000), pg::ReadinessReport(health));
 
   decide::CircuitBreaker breaker(clock,
                                  {.failure_threshold = config.gateway.breaker_failure_threshold,

@@ -225,18 +225,9 @@ int RunWorker(const WorkerSetup& setup) {
   http::AdminServer admin({.listen = config.admin.listen,
                            .request_timeout = milliseconds(config.admin.request_timeout_ms)},
                           health, registry);
-  try {
-    admin.Start();
-  } catch (const std::exception& error) {
-    log::Error("cannot start the admin server", {{"error", error.what()}});
-    return 1;
-  }
+  if (!http::StartOrLog(admin)) return 1;
 
-  health.SetReady("database", false, "not checked yet");
-  pg::DatabaseWatch watch(config.database, milliseconds(2000),
-                          [&health](const std::optional<std::string>& error) {
-                            health.SetReady("database", !error, error.value_or(""));
-                          });
+  pg::DatabaseWatch watch(config.database, milliseconds(2000), pg::ReadinessReport(health));
 
   Database database(config.database, setup.instance_id, [&metrics](const pg::DatabaseError&) {
     metrics.database_errors_total.Increment();

@@ -382,4 +382,14 @@ void AdminServer::Stop() {
   impl_->Stop();
 }
 
+bool StartOrLog(AdminServer& admin) {
+  try {
+    admin.Start();
+    return true;
+  } catch (const std::exception& error) {
+    log::Error("cannot start the admin server", {{"error", error.what()}});
+    return false;
+  }
+}
+
 }  // namespace redrive::http

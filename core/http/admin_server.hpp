@@ -49,4 +49,7 @@ class AdminServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Start(), logging why it failed: false means the process should exit 1.
+bool StartOrLog(AdminServer& admin);
+
 }  // namespace redrive::http

@@ -1,6 +1,7 @@
 #include "core/pg/database_watch.hpp"
 
 #include "core/pg/connect.hpp"
+#include "core/runtime/health.hpp"
 
 namespace redrive::pg {
 
@@ -27,6 +28,13 @@ void DatabaseWatch::Run() {
     lock.lock();
     wake_.wait_for(lock, interval_, [this] { return stopping_; });
   }
+}
+
+DatabaseWatch::Report ReadinessReport(runtime::Health& health) {
+  health.SetReady("database", false, "not checked yet");
+  return [&health](const std::optional<std::string>& error) {
+    health.SetReady("database", !error, error.value_or(""));
+  };
 }
 
 }  // namespace redrive::pg

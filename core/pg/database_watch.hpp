@@ -10,6 +10,10 @@
 
 #include "core/config/config.hpp"
 
+namespace redrive::runtime {
+class Health;
+}
+
 namespace redrive::pg {
 
 // Pings the database on its own thread every `interval` and reports each result, so
@@ -35,5 +39,9 @@ class DatabaseWatch {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// What the worker and the controller watch with: the readiness check "database" of
+// `health`, not ready ("not checked yet") until the first ping answers.
+DatabaseWatch::Report ReadinessReport(runtime::Health& health);
 
 }  // namespace redrive::pg
