@@ -40,8 +40,12 @@ std::map<std::string, std::string> FastSettings() {
 }
 
 ChaosRun::ChaosRun(const ChaosOptions& options) {
+  // The baseline holds only the knobs /v1/admin/faults accepts: flags such as
+  // key_ttl_seconds are start-up settings, and a restore that sent them would be refused.
   baseline_faults_ = ZeroFaults();
-  for (const auto& [knob, value] : options.gateway_faults.items()) baseline_faults_[knob] = value;
+  for (const auto& [knob, value] : options.gateway_faults.items()) {
+    if (baseline_faults_.contains(knob)) baseline_faults_[knob] = value;
+  }
   testing::LocalSystemOptions system_options;
   system_options.payment_workers = options.payment_workers;
   system_options.controllers = options.controllers;
