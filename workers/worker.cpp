@@ -12,6 +12,7 @@
 #include <random>
 
 #include "core/decide/circuit_breaker.hpp"
+#include "core/decide/claim_pacing.hpp"
 #include "core/http/admin_server.hpp"
 #include "core/http/gateway_client.hpp"
 #include "core/metrics/worker_metrics.hpp"
@@ -57,17 +58,16 @@ class ClaimLoop {
   void Wake() { wake_.Notify(); }
 
   net::awaitable<void> Run() {
-    const auto& worker = setup_.config.worker;
-    const milliseconds poll(worker.poll_interval_ms);
-    milliseconds database_backoff(100);
-    std::mt19937 random{std::random_device{}()};
+    const milliseconds poll(setup_.config.worker.poll_interval_ms);
     while (!draining_) {
       Dispatch();
-      // One batch of look-ahead: the next batch is claimed while the current one runs, so
-      // the claim's round trip overlaps the handlers' instead of adding to them. Claim again
-      // once every claimed event has started (held <= concurrency).
-      const int held = inflight_ + static_cast<int>(queue_.size()) + actions_.PendingCompletions();
-      if (held > worker.concurrency) {
+      if (backoff_ > milliseconds(0)) {
+        const milliseconds pause = backoff_;
+        backoff_ = milliseconds(0);
+        co_await runtime::AsyncSleep(pause);
+        continue;
+      }
+      if (!MayClaim()) {
         co_await slot_freed_.Wait(poll);
         continue;
       }
@@ -75,38 +75,14 @@ class ClaimLoop {
         co_await wake_.Wait(std::min(poll, milliseconds(500)));
         continue;
       }
-      const int free_slots = worker.concurrency - inflight_;
-      const int limit = std::max(
-          1, std::min(worker.batch_size, consumer_.ClaimLimit(worker.batch_size + free_slots)));
-      const pg::ClaimRequest request{.consumer = setup_.consumer,
-                                     .instance_id = setup_.instance_id,
-                                     .limit = limit,
-                                     .lease = std::chrono::seconds(worker.lease_seconds),
-                                     .max_payload_bytes = worker.max_payload_bytes};
-      const DbWork<std::vector<pg::ClaimedEvent>> claim = [request](pqxx::connection_base& c) {
-        return pg::Claim(c, request);
-      };
-      auto claimed = co_await database_.Run<std::vector<pg::ClaimedEvent>>(claim);
-      if (!claimed.ok()) {
-        log::Warn("claim failed, backing off",
-                  {{"consumer", setup_.consumer},
-                   {"error", claimed.error->what()},
-                   {"backoff_ms", static_cast<std::int64_t>(database_backoff.count())}});
-        co_await runtime::AsyncSleep(milliseconds(
-            std::uniform_int_distribution<long>(50, database_backoff.count())(random)));
-        database_backoff = std::min(database_backoff * 2, milliseconds(5000));
+      if (caught_up_) {
+        // The last claim came back short: sleep until a NOTIFY, the poll backstop, or
+        // shutdown. While another claim is still out, its return decides instead.
+        caught_up_ = false;
+        if (claims_in_flight_ == 0) co_await wake_.Wait(poll);
         continue;
       }
-      database_backoff = milliseconds(100);
-      std::vector<pg::ClaimedEvent> events = std::move(claimed.value);
-      if (!events.empty()) {
-        metrics_.claims_total.Increment(static_cast<double>(events.size()));
-        runtime::HitFailpoint("after_claim");
-      }
-      for (auto& event : events) queue_.push_back(std::move(event));
-      Dispatch();
-      // Caught up: sleep until a NOTIFY, the poll backstop, or shutdown.
-      if (static_cast<int>(events.size()) < limit) co_await wake_.Wait(poll);
+      StartClaim();
     }
   }
 
@@ -118,11 +94,69 @@ class ClaimLoop {
   }
 
   int inflight() const { return inflight_; }
+  int claims_in_flight() const { return claims_in_flight_; }
   int pending_completions() const { return actions_.PendingCompletions(); }
   // Claimed, not started: a drain leaves them to the final release.
   int queued() const { return static_cast<int>(queue_.size()); }
 
  private:
+  bool MayClaim() const {
+    return decide::ShouldStartClaim({.concurrency = setup_.config.worker.concurrency,
+                                     .inflight = inflight_,
+                                     .queued = static_cast<int>(queue_.size()),
+                                     .claims_in_flight = claims_in_flight_,
+                                     .pending_completions = actions_.PendingCompletions(),
+                                     .last_claim_full = last_claim_full_});
+  }
+
+  void StartClaim() {
+    const auto& worker = setup_.config.worker;
+    const int free_slots = worker.concurrency - inflight_;
+    const int limit = std::max(
+        1, std::min(worker.batch_size, consumer_.ClaimLimit(worker.batch_size + free_slots)));
+    // Only a full-size claim may be overlapped: a smaller one (a half-open breaker's single
+    // probe) is meant to be alone.
+    if (limit < worker.batch_size) last_claim_full_ = false;
+    ++claims_in_flight_;
+    net::co_spawn(io_, ClaimOnce(limit), net::detached);
+  }
+
+  net::awaitable<void> ClaimOnce(int limit) {
+    const auto& worker = setup_.config.worker;
+    const pg::ClaimRequest request{.consumer = setup_.consumer,
+                                   .instance_id = setup_.instance_id,
+                                   .limit = limit,
+                                   .lease = std::chrono::seconds(worker.lease_seconds),
+                                   .max_payload_bytes = worker.max_payload_bytes};
+    const DbWork<std::vector<pg::ClaimedEvent>> claim = [request](pqxx::connection_base& c) {
+      return pg::Claim(c, request);
+    };
+    auto claimed = co_await database_.Run<std::vector<pg::ClaimedEvent>>(claim);
+    --claims_in_flight_;
+    if (!claimed.ok()) {
+      backoff_ =
+          milliseconds(std::uniform_int_distribution<long>(50, database_backoff_.count())(random_));
+      log::Warn("claim failed, backing off",
+                {{"consumer", setup_.consumer},
+                 {"error", claimed.error->what()},
+                 {"backoff_ms", static_cast<std::int64_t>(backoff_.count())}});
+      database_backoff_ = std::min(database_backoff_ * 2, milliseconds(5000));
+      last_claim_full_ = false;
+    } else {
+      database_backoff_ = milliseconds(100);
+      std::vector<pg::ClaimedEvent> events = std::move(claimed.value);
+      if (!events.empty()) {
+        metrics_.claims_total.Increment(static_cast<double>(events.size()));
+        runtime::HitFailpoint("after_claim");
+      }
+      for (auto& event : events) queue_.push_back(std::move(event));
+      last_claim_full_ = static_cast<int>(events.size()) >= worker.batch_size;
+      if (static_cast<int>(events.size()) < limit) caught_up_ = true;
+      Dispatch();
+    }
+    slot_freed_.Notify();
+  }
+
   // Starts queued events while there are free slots.
   void Dispatch() {
     const int concurrency = setup_.config.worker.concurrency;
@@ -167,6 +201,12 @@ class ClaimLoop {
   runtime::WakeSignal slot_freed_;
   std::deque<pg::ClaimedEvent> queue_;  // claimed, waiting for a slot
   int inflight_ = 0;
+  int claims_in_flight_ = 0;
+  bool last_claim_full_ = false;  // the last claim got a whole batch_size
+  bool caught_up_ = false;        // the last claim came back short: wait for news
+  milliseconds backoff_{0};       // set by a failed claim, slept by the loop
+  milliseconds database_backoff_{100};
+  std::mt19937 random_{std::random_device{}()};
   bool draining_ = false;
 };
 
@@ -189,7 +229,8 @@ net::awaitable<void> DrainOnSignal(net::signal_set& signals, ClaimLoop& loop,
   loop.BeginDrain();
   const auto grace = std::chrono::seconds(setup.config.worker.shutdown_grace_seconds);
   milliseconds waited(0);
-  while ((loop.inflight() > 0 || loop.pending_completions() > 0) && waited < grace) {
+  while ((loop.inflight() > 0 || loop.pending_completions() > 0 || loop.claims_in_flight() > 0) &&
+         waited < grace) {
     co_await runtime::AsyncSleep(milliseconds(20));
     waited += milliseconds(20);
   }
