@@ -766,8 +766,8 @@ double DrainRedrive(t::PgCluster& cluster, const Settings& s, const std::string&
                     double& tx_per_job) {
   Db db(cluster, true);
   db.Load(
-      "INSERT INTO outbox (event_id, consumer, event_type, payload) SELECT "
-      "gen_random_uuid(), 'noop', 'Bench', '{}' FROM generate_series(1, " +
+      "INSERT INTO outbox (consumer, event_type, payload) SELECT 'noop', 'Bench', '{}' "
+      "FROM generate_series(1, " +
       std::to_string(s.drain_jobs) + ")");
   const std::string dir = LogDir(log_root, "drain-redrive");
   const long before = db.Transactions();
@@ -842,8 +842,8 @@ double NoopLimit(t::PgCluster& cluster, const Settings& s, const std::string& sc
   const long total = per_client * clients * batch;
   Db db(cluster, true);
   db.Load(
-      "INSERT INTO outbox (event_id, consumer, event_type, payload) SELECT "
-      "gen_random_uuid(), 'noop', 'Bench', '{}' FROM generate_series(1, " +
+      "INSERT INTO outbox (consumer, event_type, payload) SELECT 'noop', 'Bench', '{}' "
+      "FROM generate_series(1, " +
       std::to_string(total) + ")");
   auto vars = ClaimVars(batch);
   vars["consumer"] = "noop";
@@ -867,8 +867,8 @@ void RunLimit(t::PgCluster& cluster, const Settings& s, const std::string& log_r
     const long items = 2000;
     Db db(cluster, true);
     db.Load(
-        "INSERT INTO outbox (event_id, consumer, event_type, payload) SELECT "
-        "gen_random_uuid(), 'noop', 'Bench', '{}' FROM generate_series(1, " +
+        "INSERT INTO outbox (consumer, event_type, payload) SELECT 'noop', 'Bench', '{}' "
+        "FROM generate_series(1, " +
         std::to_string(items) + ")");
     long all_transactions = 0;
     r.noop_statements =
@@ -1130,9 +1130,9 @@ void RunLatency(t::PgCluster& cluster, const Settings& s, const std::string& log
     std::this_thread::sleep_for(300ms);
     const int total = s.latency_jobs + warmup;
     pqxx::connection producer(db.Url());
-    producer.prepare("enqueue",
-                     "INSERT INTO outbox (event_id, consumer, event_type, payload) VALUES "
-                     "(gen_random_uuid(), 'noop', 'Bench', '{}')");
+    producer.prepare(
+        "enqueue",
+        "INSERT INTO outbox (consumer, event_type, payload) VALUES ('noop', 'Bench', '{}')");
     Paced(total, s.latency_rate, [&](int) {
       pqxx::nontransaction tx(producer);
       tx.exec_prepared("enqueue");
@@ -1482,6 +1482,9 @@ std::string Table(const Settings& s, const Results& r, const std::string& pg_ver
     for (const double v : values) out << " " << Fmt("%.0f", v);
     out << "\n";
   }
+  out << "- job ids: redrive's drain rows are inserted without event_id, so they get the "
+         "column's default, a time-ordered redrive_uuid_v7() (as place_order's are); "
+         "graphile-worker's ids are a bigserial, pg-boss's its default gen_random_uuid().\n";
   out << "- drain clocks: redrive from spawning the worker process (start-up included) to no "
          "unfinished noop row (polled every 10 ms); the peers from run()/work() to no "
          "unfinished job, inside their driver.\n"

@@ -378,8 +378,8 @@ Row RunNoop(t::PgCluster& cluster, const Settings& settings, int processes,
   Row row = NewRow("noop", processes, settings.knobs, settings.noop_events);
   BenchDatabase database(cluster);
   database.Load(
-      "INSERT INTO outbox (event_id, consumer, event_type, payload) "
-      "SELECT gen_random_uuid(), 'noop', 'Bench', '{}' FROM generate_series(1, " +
+      "INSERT INTO outbox (consumer, event_type, payload) "
+      "SELECT 'noop', 'Bench', '{}' FROM generate_series(1, " +
       std::to_string(settings.noop_events) + ")");
 
   database.FlushOwnStatistics();

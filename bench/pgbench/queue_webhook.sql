@@ -1,5 +1,5 @@
 INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload)
-VALUES (gen_random_uuid(), 'webhook', $2, $1,
+VALUES (redrive_uuid_v7(), 'webhook', $2, $1,
         jsonb_build_object('order_id', $1::uuid, 'status', $3::text,
                            'amount_cents', $4::bigint, 'currency', $5::text,
                            'charge_id', NULLIF($6::text, ''),

@@ -31,7 +31,7 @@ RETURNING version
 // the gateway returns the first result if it ever saw one. `redrive` marks it for humans.
 constexpr const char* kReemitPayment = R"sql(
 INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload)
-VALUES (gen_random_uuid(), 'payment', 'OrderCreated', $1,
+VALUES (redrive_uuid_v7(), 'payment', 'OrderCreated', $1,
         jsonb_build_object('order_id', $1::uuid, 'redrive', true))
 RETURNING event_id
 )sql";
