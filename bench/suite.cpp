@@ -74,9 +74,10 @@ struct Settings {
   long drain_jobs = 200'000;
   int repetitions = 3;
   int concurrency = config::Worker{}.concurrency;
-  // 100, as pg-boss's batchSize here (graphile-worker's local queue takes 500): the drain
-  // compares claim sizes alike, not redrive's default of 16, which suits slow handlers.
-  int batch_size = 100;
+  // 500, as graphile-worker's local queue takes (the peer the target names), not redrive's
+  // default of 16, which suits slow handlers. The drain also runs redrive at pg-boss's batch
+  // size, as a reference row.
+  int batch_size = 500;
   int pool_size = config::Database{}.pool_size;
   int graphile_local_queue = 500;
   int pgboss_batch = 100;
@@ -456,19 +457,25 @@ class Statements {
   std::string dir_;
 };
 
-// The claim, wrapped so pgbench can keep the claimed rows: ids (0 past the end of a short
-// batch) and event ids in variables <prefix>id<k> / <prefix>ev<k>, plus the order ids
-// (aggregate_id) when `with_aggregates`.
+// What a pgbench claim keeps: the claimed ids as one array (<prefix>ids), which is all a
+// batch completion needs, or also each event's id, event id and order id in variables
+// <prefix>id<k> / <prefix>ev<k> / <prefix>agg<k> (0 or '' past the end of a short batch),
+// for the per-order steps of the pipeline.
+enum class Keep { kIds, kEventsAndOrders };
+
+// The claim, wrapped so pgbench keeps what `keep` says.
 std::string ClaimAndKeep(const Statements& sql, const std::string& consumer_var, int batch,
-                         const std::string& prefix, bool with_aggregates) {
+                         const std::string& prefix, Keep keep) {
   std::string columns;
-  for (int k = 1; k <= batch; ++k) {
-    const std::string n = std::to_string(k);
-    columns += std::string(k == 1 ? "" : ",\n       ") + "coalesce(ids[" + n + "], 0) AS " +
-               prefix + "id" + n + ", coalesce(evs[" + n + "], '') AS " + prefix + "ev" + n;
-    if (with_aggregates) columns += ", coalesce(aggs[" + n + "], '') AS " + prefix + "agg" + n;
+  if (keep == Keep::kEventsAndOrders) {
+    for (int k = 1; k <= batch; ++k) {
+      const std::string n = std::to_string(k);
+      columns += "coalesce(ids[" + n + "], 0) AS " + prefix + "id" + n + ", coalesce(evs[" + n +
+                 "], '') AS " + prefix + "ev" + n + ", coalesce(aggs[" + n + "], '') AS " + prefix +
+                 "agg" + n + ",\n       ";
+    }
   }
-  columns += ",\n       coalesce(ids, '{}') AS " + prefix + "ids";
+  columns += "coalesce(ids, '{}') AS " + prefix + "ids";
   return "WITH claimed AS (\n" +
          Bind(sql("claim"), {consumer_var, "batch", "client_id", "lease", "max_payload"}) +
          "\n)\nSELECT " + columns +
@@ -486,7 +493,7 @@ std::string AsyncCommit(const std::string& statements) {
 // What the noop consumer does for one batch: claim, then complete the batch in one
 // statement (the worker's group commit; under load a flush often spans several claims).
 std::string NoopScript(const Statements& sql, int batch) {
-  return AsyncCommit(ClaimAndKeep(sql, "consumer", batch, "", false)) +
+  return AsyncCommit(ClaimAndKeep(sql, "consumer", batch, "", Keep::kIds)) +
          AsyncCommit(Bind(sql("complete_many"), {"ids"}) + ";\n");
 }
 
@@ -511,7 +518,7 @@ std::string BatchedCompletionScript(const Statements& sql) {
 // transaction and settle it (order PAID, webhook event queued, payment event completed) in
 // another; then claim webhook events and complete them in one statement.
 std::string PipelineScript(const Statements& sql, int batch) {
-  std::string script = AsyncCommit(ClaimAndKeep(sql, "payment", batch, "", true));
+  std::string script = AsyncCommit(ClaimAndKeep(sql, "payment", batch, "", Keep::kEventsAndOrders));
   for (int k = 1; k <= batch; ++k) {
     const std::string n = std::to_string(k);
     const std::string order = "agg" + n;
@@ -527,7 +534,7 @@ std::string PipelineScript(const Statements& sql, int batch) {
     script += Bind(sql("complete"), {"id" + n}) + ";\n" +
               Bind(sql("record_processed"), {"ev" + n, "payment"}) + ";\nEND;\n\\endif\n";
   }
-  script += AsyncCommit(ClaimAndKeep(sql, "webhook", batch, "w", false));
+  script += AsyncCommit(ClaimAndKeep(sql, "webhook", batch, "w", Keep::kIds));
   script += AsyncCommit(Bind(sql("complete_many"), {"wids"}) + ";\n");
   return script;
 }
@@ -764,8 +771,8 @@ struct Results {
 
 // ---- 1. Drain ----------------------------------------------------------------------------
 
-double DrainRedrive(t::PgCluster& cluster, const Settings& s, const std::string& log_root,
-                    double& tx_per_job) {
+double DrainRedrive(t::PgCluster& cluster, const Settings& s, int batch_size,
+                    const std::string& log_root, double& tx_per_job) {
   Db db(cluster, true);
   db.Load(
       "INSERT INTO outbox (consumer, event_type, payload) SELECT 'noop', 'Bench', '{}' "
@@ -775,7 +782,7 @@ double DrainRedrive(t::PgCluster& cluster, const Settings& s, const std::string&
   const long before = db.Transactions();
   const auto started = Clock::now();
   auto worker =
-      StartWorker("noop", WorkerEnv(db.Url(), s.concurrency, s.batch_size, s.pool_size), dir);
+      StartWorker("noop", WorkerEnv(db.Url(), s.concurrency, batch_size, s.pool_size), dir);
   const long polls =
       WaitFor(db.connection(),
               "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE consumer = 'noop' AND completed_at "
@@ -809,16 +816,25 @@ double DrainPeer(t::PgCluster& cluster, const Settings& s, const std::string& sy
   return RunNode(s, "pgboss_drain.mjs", args, dir).at("jobs_per_s").get<double>();
 }
 
+// The reference drain's name: redrive at pg-boss's batch size.
+std::string ReferenceDrain(const Settings& s) {
+  return "redrive batch " + std::to_string(s.pgboss_batch);
+}
+
 void RunDrain(t::PgCluster& cluster, const Settings& s, const std::string& log_root, Results& r) {
   Log("\n== 1. drain: " + std::to_string(s.drain_jobs) + " no-op jobs, concurrency " +
       std::to_string(s.concurrency) + ", " + std::to_string(s.repetitions) + " repetition(s)");
   // Interleaved, so a burst of noise from the machine's other tenants hits every system.
+  const std::string reference = ReferenceDrain(s);
   for (int rep = 1; rep <= s.repetitions; ++rep) {
-    for (const std::string system : {"redrive", "graphile-worker", "pg-boss"}) {
+    for (const std::string& system : {std::string("redrive"), std::string("graphile-worker"),
+                                      std::string("pg-boss"), reference}) {
       try {
         double tx_per_job = NAN;
-        const double rate = system == "redrive" ? DrainRedrive(cluster, s, log_root, tx_per_job)
-                                                : DrainPeer(cluster, s, system, log_root);
+        const double rate =
+            system == "redrive"   ? DrainRedrive(cluster, s, s.batch_size, log_root, tx_per_job)
+            : system == reference ? DrainRedrive(cluster, s, s.pgboss_batch, log_root, tx_per_job)
+                                  : DrainPeer(cluster, s, system, log_root);
         r.drain[system].push_back(rate);
         if (system == "redrive") r.drain_tx_per_job.push_back(tx_per_job);
         Log("  rep " + std::to_string(rep) + " " + system + ": " + Fmt("%.0f", rate) + " jobs/s" +
@@ -1373,6 +1389,12 @@ std::string Table(const Settings& s, const Results& r, const std::string& pg_ver
            Fmt("%.2f", redrive / graphile) + "x; redrive " +
            Fmt("%.2f", Median(r.drain_tx_per_job)) + " transactions/job",
        ">= 1.3x graphile", Verdict(!std::isnan(redrive / graphile), redrive / graphile >= 1.3)});
+  const double at_pgboss_batch = median(ReferenceDrain(s));
+  add({"  redrive at pg-boss's batch (" + std::to_string(s.pgboss_batch) + ")",
+       Fmt("%.0f", at_pgboss_batch), "", "",
+       "/graphile " + Fmt("%.2f", at_pgboss_batch / graphile) + "x, /pg-boss " +
+           Fmt("%.2f", at_pgboss_batch / pgboss) + "x",
+       "reference", ""});
   add({"2 pgbench limit, jobs/s (" + std::to_string(r.limit_clients) + " clients)", "", "", "",
        Fmt("%.0f", r.limit_extended) +
            "; redrive drain = " + Fmt("%.1f", 100 * redrive / r.limit_extended) + "%",
@@ -1604,7 +1626,7 @@ int main(int argc, char** argv) {
       ("jobs", po::value(&s.drain_jobs), "drain: pre-enqueued jobs (200000; quick 20000)")
       ("repetitions", po::value(&s.repetitions), "drain: repetitions (3; quick 1)")
       ("concurrency", po::value(&s.concurrency)->default_value(s.concurrency), "drain and latency: jobs in flight per process, every system")
-      ("batch-size", po::value(&s.batch_size)->default_value(s.batch_size), "redrive worker.batch_size (and the pgbench limit's)")
+      ("batch-size", po::value(&s.batch_size)->default_value(s.batch_size), "redrive worker.batch_size for the drain and the pgbench limit (500: graphile-worker's local queue)")
       ("pool-size", po::value(&s.pool_size)->default_value(s.pool_size), "redrive database.pool_size")
       ("pgbench-clients", po::value(&pgbench_clients), "pgbench client counts; the limit is the best (2,4,8,16,32; quick 2,8,32)")
       ("limit-jobs", po::value(&s.limit_jobs), "pgbench noop limit: jobs per run (as --jobs; quick 8000)")
