@@ -13,6 +13,7 @@
 
 #include "core/decide/circuit_breaker.hpp"
 #include "core/decide/claim_pacing.hpp"
+#include "core/decide/listen_policy.hpp"
 #include "core/http/admin_server.hpp"
 #include "core/http/gateway_client.hpp"
 #include "core/metrics/worker_metrics.hpp"
@@ -57,6 +58,11 @@ class ClaimLoop {
 
   void Wake() { wake_.Notify(); }
 
+  // Where to say whether the worker should keep its LISTEN (decide::ListenPolicy).
+  void OnListeningChange(std::function<void(bool)> callback) {
+    on_listening_change_ = std::move(callback);
+  }
+
   net::awaitable<void> Run() {
     const milliseconds poll(setup_.config.worker.poll_interval_ms);
     while (!draining_) {
@@ -72,6 +78,7 @@ class ClaimLoop {
         continue;
       }
       if (!consumer_.ShouldClaim()) {
+        SetListening(listen_policy_.Listen());
         co_await wake_.Wait(std::min(poll, milliseconds(500)));
         continue;
       }
@@ -142,6 +149,7 @@ class ClaimLoop {
                  {"backoff_ms", static_cast<std::int64_t>(backoff_.count())}});
       database_backoff_ = std::min(database_backoff_ * 2, milliseconds(5000));
       last_claim_full_ = false;
+      SetListening(listen_policy_.Listen());
     } else {
       database_backoff_ = milliseconds(100);
       std::vector<pg::ClaimedEvent> events = std::move(claimed.value);
@@ -151,10 +159,18 @@ class ClaimLoop {
       }
       for (auto& event : events) queue_.push_back(std::move(event));
       last_claim_full_ = static_cast<int>(events.size()) >= worker.batch_size;
-      if (static_cast<int>(events.size()) < limit) caught_up_ = true;
+      const bool full = static_cast<int>(events.size()) >= limit;
+      if (!full) caught_up_ = true;
+      SetListening(listen_policy_.OnClaim(full, clock_.Now()));
       Dispatch();
     }
     slot_freed_.Notify();
+  }
+
+  void SetListening(bool listening) {
+    if (listening == listening_) return;
+    listening_ = listening;
+    if (on_listening_change_) on_listening_change_(listening);
   }
 
   // Starts queued events while there are free slots.
@@ -207,6 +223,10 @@ class ClaimLoop {
   milliseconds backoff_{0};       // set by a failed claim, slept by the loop
   milliseconds database_backoff_{100};
   std::mt19937 random_{std::random_device{}()};
+  // A second of nothing but full claims: the worker has work without being woken.
+  decide::ListenPolicy listen_policy_{milliseconds(1000)};
+  bool listening_ = true;
+  std::function<void(bool)> on_listening_change_;
   bool draining_ = false;
 };
 
@@ -317,6 +337,8 @@ int RunWorker(const WorkerSetup& setup) {
                log::Warn("notification connection lost, reconnecting", {{"error", error}});
              }
            }});
+
+  loop.OnListeningChange([&listener](bool listening) { listener.SetListening(listening); });
 
   net::signal_set signals(io, SIGTERM, SIGINT);
   net::co_spawn(io, Heartbeat(health), net::detached);

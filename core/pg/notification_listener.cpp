@@ -1,6 +1,7 @@
 #include "core/pg/notification_listener.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <pqxx/pqxx>
 #include <random>
 
@@ -21,6 +22,9 @@ class Receiver final : public pqxx::notification_receiver {
 };
 
 constexpr auto kWaitSlice = std::chrono::milliseconds(500);  // how quickly Stop() is noticed
+// While not listening, how quickly a request to listen again is noticed. Nothing arrives on
+// the socket then, so the short wait costs PostgreSQL nothing.
+constexpr auto kQuietSlice = std::chrono::milliseconds(20);
 constexpr auto kMinBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
 
@@ -46,13 +50,20 @@ void NotificationListener::Run() {
   while (!stopping_) {
     try {
       auto connection = Connect(database_, application_name_);
-      Receiver receiver(*connection, channel_, callbacks_.wake);
-      connection->get_notifs();  // issues the LISTEN now rather than lazily
       callbacks_.connected(true, "");
-      callbacks_.wake();  // anything sent while we were not listening: poll once
       backoff = kMinBackoff;
+      std::optional<Receiver> receiver;
       while (!stopping_) {
-        connection->await_notification(0, static_cast<long>(kWaitSlice.count()) * 1000);
+        const bool wanted = wanted_;
+        if (wanted && !receiver) {
+          receiver.emplace(*connection, channel_, callbacks_.wake);  // LISTEN
+          connection->get_notifs();
+          callbacks_.wake();  // anything sent while we were not listening: poll once
+        } else if (!wanted && receiver) {
+          receiver.reset();  // UNLISTEN: PostgreSQL stops signalling this session
+        }
+        const auto slice = receiver ? kWaitSlice : kQuietSlice;
+        connection->await_notification(0, static_cast<long>(slice.count()) * 1000);
       }
     } catch (const std::exception& error) {
       if (stopping_) break;

@@ -13,9 +13,10 @@ namespace redrive::pg {
 
 // LISTENs on one channel with a connection of its own (LISTEN state must never share a
 // connection with transactions) on its own thread. Calls `wake` for every notification, and
-// once after every (re)connect, because notifications sent while it was away are lost and
-// the caller has to poll once to catch up. Reconnects with capped, jittered backoff and
-// reports its connection state through `connected`.
+// once after every LISTEN it issues (at each (re)connect, and when asked to listen again),
+// because notifications sent while it was not listening are lost and the caller has to poll
+// once to catch up. Reconnects with capped, jittered backoff and reports its connection
+// state through `connected`.
 class NotificationListener {
  public:
   struct Callbacks {
@@ -29,6 +30,11 @@ class NotificationListener {
   NotificationListener(const NotificationListener&) = delete;
   NotificationListener& operator=(const NotificationListener&) = delete;
 
+  // Asks the listener to UNLISTEN (false) or LISTEN again (true), keeping its connection. It
+  // acts within kQuietSlice (a busy worker needs no wake-ups: decide::ListenPolicy). Any
+  // thread.
+  void SetListening(bool listening) { wanted_ = listening; }
+
  private:
   void Run();
 
@@ -37,6 +43,7 @@ class NotificationListener {
   std::string channel_;
   Callbacks callbacks_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> wanted_{true};
   std::thread thread_;
 };
 

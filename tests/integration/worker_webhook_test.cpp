@@ -425,3 +425,28 @@ TEST_CASE("completions are group-committed: a drain takes far fewer transactions
   SleepFor(std::chrono::milliseconds(700));
   CHECK(commits() - before < 1000);
 }
+
+TEST_CASE("a worker with a backlog stops listening, and listens again once caught up") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  // Batches of one keep the worker busy (every claim full) for seconds.
+  Execute(url,
+          "INSERT INTO outbox (consumer, event_type, payload) "
+          "SELECT 'noop', 'Ping', '{}' FROM generate_series(1, 8000)");
+  const auto listener_said = [&](const std::string& statement) {
+    return Count(url,
+                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND query LIKE '" +
+                     statement + " %'") == 1;
+  };
+  WorkerProcess worker(url, "noop", {{"REDRIVE_WORKER_BATCH_SIZE", "1"}});
+  REQUIRE(worker.WaitReady());
+  CHECK(WaitUntil([&] { return listener_said("UNLISTEN"); }, std::chrono::seconds(20)));
+  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE completed_at IS NULL") > 0);
+
+  CHECK(WaitForValue(url, "SELECT count(*) FROM outbox WHERE completed_at IS NULL", "0"));
+  CHECK(WaitUntil([&] { return listener_said("LISTEN"); }, std::chrono::seconds(5)));
+  // And it still takes new work.
+  Execute(url, "INSERT INTO outbox (consumer, event_type, payload) VALUES ('noop', 'Ping', '{}')");
+  CHECK(WaitForValue(url, "SELECT count(*) FROM outbox WHERE completed_at IS NULL", "0"));
+}
