@@ -404,12 +404,18 @@ TEST_CASE(
   MESSAGE("worker memory after six 10 MB payloads: peak ", peak_kb / 1024, " MB, now ",
           rss_kb / 1024, " MB");
   CHECK(peak_kb > 0);
+  const double metric = worker.Metric("process_resident_memory_bytes");
+  CHECK(metric > 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine and pads every allocation, so resident
+  // memory measures the sanitizer, not the worker: the plain build checks the bounds.
+  MESSAGE("memory bounds are checked by the plain build, not under AddressSanitizer");
+#else
   CHECK(peak_kb < 300 * 1024);
   CHECK(rss_kb < 200 * 1024);
   // The metric agrees with /proc.
-  const double metric = worker.Metric("process_resident_memory_bytes");
-  CHECK(metric > 0);
   CHECK(metric < 200.0 * kMiB);
+#endif
 
   // And it keeps working.
   const std::string after = PlaceOrder(url, 1004);

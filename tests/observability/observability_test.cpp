@@ -177,7 +177,9 @@ std::set<std::string> VariableMetricNames() {
   std::set<std::string> names;
   static const std::regex label_values(R"(label_values\(\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*[{,])");
   for (const auto& path : DashboardPaths()) {
-    for (const auto& variable : ReadJsonFile(path).at("templating").at("list")) {
+    // Named: a range-for over a member of a temporary would read it after it is destroyed.
+    const auto dashboard = ReadJsonFile(path);
+    for (const auto& variable : dashboard.at("templating").at("list")) {
       const std::string definition = variable.value("definition", "");
       std::smatch match;
       if (std::regex_search(definition, match, label_values)) names.insert(match[1].str());

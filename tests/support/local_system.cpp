@@ -263,7 +263,9 @@ std::vector<std::string> LocalSystem::FiringAlerts() const {
   if (!prometheus_) return firing;
   const auto reply = HttpGet(prometheus_port_, "/api/v1/alerts");
   if (reply.status != 200) return firing;
-  for (const auto& alert : nlohmann::json::parse(reply.body).at("data").at("alerts")) {
+  // Named: a range-for over a member of a temporary would read it after it is destroyed.
+  const nlohmann::json body = nlohmann::json::parse(reply.body);
+  for (const auto& alert : body.at("data").at("alerts")) {
     if (alert.value("state", "") == "firing") {
       firing.push_back(alert.at("labels").value("alertname", "?"));
     }
