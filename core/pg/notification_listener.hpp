@@ -30,9 +30,9 @@ class NotificationListener {
   NotificationListener(const NotificationListener&) = delete;
   NotificationListener& operator=(const NotificationListener&) = delete;
 
-  // Asks the listener to UNLISTEN (false) or LISTEN again (true), keeping its connection. It
-  // acts within kQuietSlice (a busy worker needs no wake-ups: decide::ListenPolicy). Any
-  // thread.
+  // Asks the listener to UNLISTEN (false) or LISTEN again (true), keeping its connection: a
+  // busy worker needs no wake-ups (decide::ListenPolicy). Listening again takes effect within
+  // about 20 ms, followed by the catch-up `wake`; stopping, within half a second. Any thread.
   void SetListening(bool listening) { wanted_ = listening; }
 
  private:
