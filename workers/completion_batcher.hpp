@@ -30,18 +30,19 @@ class CompletionBatcher {
                     std::chrono::milliseconds patience)
       : executor_(std::move(executor)), database_(database), patience_(patience) {}
 
+  // The most rows one transaction completes; a larger backlog takes several. The claim loop
+  // pauses while more than this wait (decide::ClaimPacingState::max_pending_completions).
+  static constexpr std::size_t kMaxBatch = 1000;
+
   void Enqueue(std::int64_t outbox_id);
-  // Called on the io_context after every flush: the claim loop counts pending completions
-  // as held, so it may claim again.
+  // Called on the io_context after every flush: the claim loop may have paused for the
+  // pending completions, and may claim again.
   void OnFlushed(std::function<void()> callback) { on_flushed_ = std::move(callback); }
   // Rows handed over and not yet committed (or given up on).
   int Pending() const { return static_cast<int>(queued_.size()) + flushing_rows_; }
 
  private:
   boost::asio::awaitable<void> FlushAll();
-
-  // The most rows one transaction completes; a larger backlog takes several.
-  static constexpr std::size_t kMaxBatch = 1000;
 
   boost::asio::any_io_executor executor_;
   Database& database_;

@@ -30,8 +30,8 @@ class EventActions {
 
   // Hands the completion to the batcher (group commit) and frees the slot at once.
   boost::asio::awaitable<EventOutcome> Complete(const pg::ClaimedEvent& event);
-  // Completions handed over and not yet committed: the claim loop counts them as held, and
-  // a drain waits for them.
+  // Completions handed over and not yet committed: the claim loop bounds them, and a drain
+  // waits for them.
   int PendingCompletions() const { return completions_.Pending(); }
   void OnCompletionsFlushed(std::function<void()> callback) {
     completions_.OnFlushed(std::move(callback));

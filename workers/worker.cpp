@@ -108,12 +108,14 @@ class ClaimLoop {
 
  private:
   bool MayClaim() const {
-    return decide::ShouldStartClaim({.concurrency = setup_.config.worker.concurrency,
-                                     .inflight = inflight_,
-                                     .queued = static_cast<int>(queue_.size()),
-                                     .claims_in_flight = claims_in_flight_,
-                                     .pending_completions = actions_.PendingCompletions(),
-                                     .last_claim_full = last_claim_full_});
+    return decide::ShouldStartClaim(
+        {.concurrency = setup_.config.worker.concurrency,
+         .inflight = inflight_,
+         .queued = static_cast<int>(queue_.size()),
+         .claims_in_flight = claims_in_flight_,
+         .pending_completions = actions_.PendingCompletions(),
+         .last_claim_full = last_claim_full_,
+         .max_pending_completions = static_cast<int>(CompletionBatcher::kMaxBatch)});
   }
 
   void StartClaim() {
@@ -168,8 +170,6 @@ class ClaimLoop {
   }
 
   void SetListening(bool listening) {
-    if (listening == listening_) return;
-    listening_ = listening;
     if (on_listening_change_) on_listening_change_(listening);
   }
 
@@ -225,7 +225,6 @@ class ClaimLoop {
   std::mt19937 random_{std::random_device{}()};
   // A second of nothing but full claims: the worker has work without being woken.
   decide::ListenPolicy listen_policy_{milliseconds(1000)};
-  bool listening_ = true;
   std::function<void(bool)> on_listening_change_;
   bool draining_ = false;
 };

@@ -10,13 +10,13 @@ struct ClaimPacingState {
   int claims_in_flight = 0;      // claim transactions not yet returned
   int pending_completions = 0;   // completed by a handler, waiting for the group commit
   bool last_claim_full = false;  // the last claim asked for and got a whole batch
+  // Completions awaiting their group commit hold no slot, but claiming more while more than
+  // this wait (one full group commit behind the one running) only piles up unrecorded work.
+  int max_pending_completions = 0;
 };
 
 // At most this many claims overlap.
 inline constexpr int kMaxClaimsInFlight = 2;
-// Completions awaiting their group commit hold no slot, but claiming more while this many
-// wait (one full group commit behind the one running) only piles up unrecorded work.
-inline constexpr int kMaxPendingCompletions = 1000;
 
 // Whether to start a claim now. The next batch is claimed while the current one runs: a
 // first claim starts once every claimed event has started (running + queued <= slots). A
@@ -26,7 +26,7 @@ inline constexpr int kMaxPendingCompletions = 1000;
 // worker and PostgreSQL busy at once. Slow handlers never reach that state, so their
 // look-ahead stays one batch and no claimed row waits long under its lease.
 inline bool ShouldStartClaim(const ClaimPacingState& s) {
-  if (s.pending_completions > kMaxPendingCompletions) return false;
+  if (s.pending_completions > s.max_pending_completions) return false;
   if (s.claims_in_flight == 0) return s.inflight + s.queued <= s.concurrency;
   return s.claims_in_flight < kMaxClaimsInFlight && s.inflight == 0 && s.queued == 0 &&
          s.last_claim_full;

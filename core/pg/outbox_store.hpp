@@ -44,7 +44,8 @@ std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRe
 
 // Marks the rows completed and records their (event_id, consumer) in processed_events, in
 // one statement and one transaction: a worker's concurrent completions share one commit.
-// Rows already completed or dead-lettered are left alone. Returns how many were completed.
+// Rows already completed or dead-lettered are left alone. Returns how many idempotency
+// records it wrote (fewer than the rows completed only when a record already existed).
 std::int64_t CompleteMany(pqxx::connection_base& connection,
                           const std::vector<std::int64_t>& outbox_ids);
 

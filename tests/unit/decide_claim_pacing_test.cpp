@@ -4,12 +4,14 @@
 
 using redrive::decide::ClaimPacingState;
 using redrive::decide::kMaxClaimsInFlight;
-using redrive::decide::kMaxPendingCompletions;
 using redrive::decide::ShouldStartClaim;
 
 namespace {
+constexpr int kMaxPendingCompletions = 1000;
 ClaimPacingState Idle() {
-  return {.concurrency = 16, .last_claim_full = true};
+  return {.concurrency = 16,
+          .last_claim_full = true,
+          .max_pending_completions = kMaxPendingCompletions};
 }
 }  // namespace
 
