@@ -101,7 +101,7 @@ std::vector<TimelineEntry> BuildTimeline(const pg::OrderHistory& history) {
     entries.push_back(Entry(event.created_at, "outbox", "queued",
                             what_event + " (outbox " + std::to_string(event.id) + ")",
                             event.consumer, event.event_id));
-    const bool open = !event.completed_at && !event.dead_at;
+    const bool open = !event.dead_at;
     if (open && event.claimed_by && event.claimed_until) {
       const bool running = *event.claimed_until > history.database_now;
       entries.push_back(Entry(*event.claimed_until, "outbox",
@@ -115,11 +115,6 @@ std::vector<TimelineEntry> BuildTimeline(const pg::OrderHistory& history) {
                                   (event.last_error ? ": " + *event.last_error : ""),
                               event.consumer, event.event_id));
     }
-    if (event.completed_at) {
-      entries.push_back(Entry(*event.completed_at, "outbox", "completed",
-                              what_event + " after " + Attempts(event.attempts), event.consumer,
-                              event.event_id));
-    }
     const bool has_dead_letter = std::any_of(
         history.dead_letters.begin(), history.dead_letters.end(),
         [&](const pg::OrderDeadLetter& letter) { return letter.outbox_id == event.id; });
@@ -130,10 +125,22 @@ std::vector<TimelineEntry> BuildTimeline(const pg::OrderHistory& history) {
                               event.consumer, event.event_id));
     }
   }
+  // Consumed events: their outbox rows are gone; their records say what they were.
   for (const auto& processed : history.processed_events) {
-    entries.push_back(Entry(processed.processed_at, "processed", "processed",
-                            "idempotency record of " + processed.consumer, processed.consumer,
-                            processed.event_id));
+    if (!processed.event_type) {  // a record from before schema 006: no more is known
+      entries.push_back(Entry(processed.processed_at, "processed", "processed",
+                              "idempotency record of " + processed.consumer, processed.consumer,
+                              processed.event_id));
+      continue;
+    }
+    const std::string what_event = *processed.event_type + " for " + processed.consumer;
+    if (processed.queued_at) {
+      entries.push_back(Entry(*processed.queued_at, "outbox", "queued", what_event,
+                              processed.consumer, processed.event_id));
+    }
+    entries.push_back(Entry(processed.processed_at, "outbox", "completed",
+                            what_event + " after " + Attempts(processed.attempts.value_or(0)),
+                            processed.consumer, processed.event_id));
   }
   for (const auto& letter : history.dead_letters) {
     const std::string id = "dead letter " + std::to_string(letter.id);
@@ -208,15 +215,18 @@ nlohmann::json OrderJson(const pg::OrderHistory& history,
                              {"available_at", FormatTime(e.available_at)},
                              {"claimed_by", OrNull(e.claimed_by)},
                              {"claimed_until", TimeOrNull(e.claimed_until)},
-                             {"completed_at", TimeOrNull(e.completed_at)},
                              {"dead_at", TimeOrNull(e.dead_at)},
                              {"last_error", OrNull(e.last_error)}});
   }
   out["processed_events"] = nlohmann::json::array();
   for (const auto& p : history.processed_events) {
-    out["processed_events"].push_back({{"event_id", p.event_id},
-                                       {"consumer", p.consumer},
-                                       {"processed_at", FormatTime(p.processed_at)}});
+    out["processed_events"].push_back(
+        {{"event_id", p.event_id},
+         {"consumer", p.consumer},
+         {"event_type", OrNull(p.event_type)},
+         {"attempts", p.attempts ? nlohmann::json(*p.attempts) : nlohmann::json(nullptr)},
+         {"queued_at", TimeOrNull(p.queued_at)},
+         {"processed_at", FormatTime(p.processed_at)}});
   }
   out["dead_letters"] = nlohmann::json::array();
   for (const auto& d : history.dead_letters) {
@@ -417,9 +427,9 @@ int RunOrderShow(const Context& context, const std::vector<std::string>& args) {
   const auto parsed = ParseCommandFlags(kUsage, args, all, positional);
   if (!parsed) return kExitUsage;
   if (parsed->help_requested) {
-    std::cout << "\nThe order, its outbox events (every consumer), their idempotency records, "
-                 "its dead letters\nand every redrive_log row about it, merged into one "
-                 "timeline. Read-only.\n";
+    std::cout << "\nThe order, its live outbox events and the records of its consumed ones "
+                 "(every consumer),\nits dead letters and every redrive_log row about it, "
+                 "merged into one timeline. Read-only.\n";
     return kExitOk;
   }
   if (!parsed->values.count("id")) {

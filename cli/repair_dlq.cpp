@@ -196,10 +196,12 @@ int RunShow(const Context& context) {
     nlohmann::json outbox = nullptr;
     if (detail->outbox) {
       const auto& row = *detail->outbox;
-      outbox = {{"id", row.id},
+      outbox = {{"id", row.id ? nlohmann::json(*row.id) : nlohmann::json(nullptr)},
                 {"status", row.status},
                 {"attempts", row.attempts},
-                {"available_at", row.available_at},
+                // A consumed event has no row, so no availability: null, not "".
+                {"available_at", row.available_at.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(row.available_at)},
                 {"claimed_by", Nullable(row.claimed_by)},
                 {"claimed_until", Nullable(row.claimed_until)},
                 {"completed_at", Nullable(row.completed_at)},
@@ -233,10 +235,13 @@ int RunShow(const Context& context) {
   PrintField("last error", dead.last_error.value_or("-"));
   if (detail->outbox) {
     const auto& row = *detail->outbox;
-    std::string state = "#" + std::to_string(row.id) + " " + row.status + ", attempts " +
-                        std::to_string(row.attempts);
+    std::string state = (row.id ? "#" + std::to_string(*row.id) + " " : "") + row.status +
+                        ", attempts " + std::to_string(row.attempts);
     if (row.status == "dead" && row.dead_at) state += ", dead at " + *row.dead_at;
-    if (row.status == "completed" && row.completed_at) state += ", at " + *row.completed_at;
+    if (row.status == "completed" && row.completed_at) {
+      state +=
+          ", at " + *row.completed_at + " (the row is gone; processed_events keeps the record)";
+    }
     if (row.status == "claimed" && row.claimed_by) {
       state += " by " + *row.claimed_by + " until " + row.claimed_until.value_or("?");
     }

@@ -21,6 +21,12 @@ std::string_view ToString(EventOutcome outcome) {
 }
 
 pg::ClaimedEvent WithoutPayload(const pg::ClaimedEvent& event) {
+  // Every field but the payload, by name so that the payload is never copied. A field added
+  // to ClaimedEvent changes its size (as built here: 64-bit libstdc++): copy it below too,
+  // then update the size.
+#if defined(__GLIBCXX__) && __SIZEOF_POINTER__ == 8
+  static_assert(sizeof(pg::ClaimedEvent) == 216, "a new ClaimedEvent field: copy it here");
+#endif
   return pg::ClaimedEvent{.outbox_id = event.outbox_id,
                           .event_id = event.event_id,
                           .consumer = event.consumer,
@@ -29,7 +35,8 @@ pg::ClaimedEvent WithoutPayload(const pg::ClaimedEvent& event) {
                           .payload = std::nullopt,
                           .payload_bytes = event.payload_bytes,
                           .attempts = event.attempts,
-                          .database_now_epoch = event.database_now_epoch};
+                          .database_now_epoch = event.database_now_epoch,
+                          .available_at_us = event.available_at_us};
 }
 
 EventActions::EventActions(boost::asio::any_io_executor executor, Database& database,

@@ -15,7 +15,7 @@ ReconcileResult JanitorReconciler::Reconcile(CycleContext& context) {
       static_cast<std::int64_t>(limits_.batch_size) * limits_.max_batches_per_table;
   try {
     context.with_connection([&](pqxx::connection_base& connection) {
-      for (const auto table : {pg::RetainedTable::kOutbox, pg::RetainedTable::kProcessedEvents}) {
+      for (const auto table : {pg::RetainedTable::kProcessedEvents}) {
         const std::string table_name(pg::ToString(table));
         const pg::AuditEntry audit = AuditFor(context, "janitor");
         if (context.dry_run || context.plan != nullptr) {

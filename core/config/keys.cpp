@@ -295,8 +295,8 @@ constexpr auto kKeys = std::to_array<Key>({
      .min = 1,
      .max = 10 * 365 * 24,
      .example = "720",
-     .description = "How long the janitor keeps completed outbox rows and other finished "
-                    "records"},
+     .description = "How long the janitor keeps the processed_events records of consumed "
+                    "events (completed outbox rows are deleted at once)"},
     {.section = "controller",
      .name = "redrive_budget",
      .field = At<&Config::controller, &Controller::redrive_budget>(),

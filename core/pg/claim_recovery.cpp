@@ -2,22 +2,24 @@
 
 #include <pqxx/pqxx>
 
+#include "core/pg/claim_head.hpp"
+
 namespace redrive::pg {
 namespace {
 
-// Served by outbox_claimed_idx (claimed_until) WHERE completed_at IS NULL AND dead_at IS NULL
-// AND claimed_by IS NOT NULL, in index order: only the rows claimed right now are read. The
-// sessions are read once (a hashed subplan over pg_stat_activity), and only those of this
-// database count: a claim is only ever made through a connection to it. Workers keep their
-// instance id, at most 63 bytes, as every session's application_name. A claim committed
-// before this statement's snapshot was made by a session that existed before the sessions
-// are read, so a live holder is never taken for a dead one.
-constexpr const char* kFindRecoverableClaims = R"sql(
+// Claimed rows are read at the head of each consumer's outbox_claimable_idx (claim_head.hpp):
+// bounded by what is in flight, whatever the size of the outbox. The sessions are read once
+// (a hashed subplan over pg_stat_activity), and only those of this database count: a claim
+// is only ever made through a connection to it. Workers keep their instance id, at most 63
+// bytes, as every session's application_name. A claim committed before this statement's
+// snapshot was made by a session that existed before the sessions are read, so a live holder
+// is never taken for a dead one.
+const std::string kFindRecoverableClaims = kClaimHeadCte + R"sql(
 SELECT o.id, o.event_id, o.consumer, o.aggregate_id, o.attempts, o.claimed_by,
        o.claimed_until::text, o.claimed_until < now(),
        extract(epoch FROM now() - o.claimed_until)::float8
-FROM outbox o
-WHERE o.completed_at IS NULL AND o.dead_at IS NULL AND o.claimed_by IS NOT NULL
+FROM head o
+WHERE o.claimed_by IS NOT NULL
   AND (o.claimed_until < now()
        OR o.claimed_by NOT IN (SELECT a.application_name FROM pg_stat_activity a
                                WHERE a.datname = current_database()
@@ -27,15 +29,14 @@ LIMIT $1
 )sql";
 
 // The compare-and-set on the claim as the scan read it: by primary key, so a point write.
-// A worker that completed or released the row meanwhile, or re-claimed it after another
-// recovery, changed one of these columns and wins.
+// A worker that completed the row meanwhile (deleting it), released it, or re-claimed it
+// after another recovery, changed one of these columns and wins.
 constexpr const char* kReleaseClaim = R"sql(
 UPDATE outbox
 SET claimed_by = NULL, claimed_until = NULL,
     available_at = now() + make_interval(secs => $4::float8 / 1000),
     last_error = $5
-WHERE id = $1 AND claimed_by = $2 AND claimed_until = $3::timestamptz
-  AND completed_at IS NULL AND dead_at IS NULL
+WHERE id = $1 AND claimed_by = $2 AND claimed_until = $3::timestamptz AND dead_at IS NULL
 )sql";
 
 // The dead-letter move of the workers (pg::DeadLetter: the same dead_letter_events row),
@@ -44,8 +45,7 @@ constexpr const char* kDeadLetterClaim = R"sql(
 WITH dead AS (
   UPDATE outbox
   SET dead_at = now(), claimed_by = NULL, claimed_until = NULL, last_error = $5
-  WHERE id = $1 AND claimed_by = $2 AND claimed_until = $3::timestamptz
-    AND completed_at IS NULL AND dead_at IS NULL
+  WHERE id = $1 AND claimed_by = $2 AND claimed_until = $3::timestamptz AND dead_at IS NULL
   RETURNING id, event_id, consumer, event_type, aggregate_id, payload, attempts
 )
 INSERT INTO dead_letter_events
@@ -121,9 +121,8 @@ FencedWriteOutcome RecoverClaim(pqxx::connection_base& connection, const Fence& 
 }
 
 std::vector<ControllerScan> ClaimRecoveryScans() {
-  // Claimed rows are a subset of pending ones: with few pending rows the planner may read
-  // outbox_pending_idx instead, which is just as proportional to the work.
-  return {{"recoverable_claims", "outbox_claimed_idx|outbox_pending_idx", kFindRecoverableClaims,
+  // The skip scan over consumers may read either index that leads with consumer.
+  return {{"recoverable_claims", "outbox_claimable_idx|outbox_pending_idx", kFindRecoverableClaims,
            "1000"}};
 }
 

@@ -43,8 +43,8 @@ struct RecoverableClaim {
 };
 
 // Claims whose lease expired or whose holder has no session, oldest lease first, at most
-// `limit`. Read-only. The scan walks outbox_claimed_idx, i.e. only rows claimed right now
-// (bounded by workers x concurrency), whatever the size of the outbox.
+// `limit`. Read-only. The scan reads the head of each consumer's queue, where claimed rows
+// are (claim_head.hpp): bounded by what is in flight, whatever the size of the outbox.
 std::vector<RecoverableClaim> FindRecoverableClaims(pqxx::connection_base& connection, int limit);
 
 enum class ClaimRecoveryAction {
@@ -61,7 +61,7 @@ struct ClaimRecovery {
 
 // One transaction: pg::HoldsLease(fence) first (kFenced and a rollback when it fails), then
 // the write, guarded by the row's id, claimed_by and claimed_until and by it being neither
-// completed nor dead (a worker that completed the row concurrently always wins), then one
+// deleted (completed) nor dead (a worker that completed the row concurrently always wins), then one
 // redrive_log row. `audit` brings actor, cycle, epoch, rule, reason and dry_run; the event,
 // the order and the outcome are filled in here. With audit.dry_run only the audit row is
 // written.

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "core/pg/claim_head.hpp"
 #include "core/pg/outbox_health.hpp"
 #include "core/pg/stuck_orders.hpp"
 
@@ -12,24 +13,22 @@ namespace {
 
 constexpr const char* kDatabaseNow = "SELECT extract(epoch FROM now())::float8";
 
-// Served by outbox_pending_idx (consumer, created_at) WHERE completed_at IS NULL AND dead_at
-// IS NULL: one pass over the pending rows, in consumer order.
+// Served by outbox_pending_idx (consumer, created_at) WHERE dead_at IS NULL: one pass over
+// the unfinished rows, in consumer order.
 constexpr const char* kStatusBacklog = R"sql(
 SELECT consumer, count(*), extract(epoch FROM now() - min(created_at))::float8
 FROM outbox
-WHERE completed_at IS NULL AND dead_at IS NULL
+WHERE dead_at IS NULL
 GROUP BY consumer
 )sql";
 
-// Served by outbox_claimed_idx (claimed_until) WHERE completed_at IS NULL AND dead_at IS NULL
-// AND claimed_by IS NOT NULL: only the rows claimed right now. With few pending rows the
-// planner may read outbox_pending_idx instead (claimed rows are a subset of the pending
-// ones): bounded by the unfinished rows either way.
-constexpr const char* kStatusClaims = R"sql(
+// The head of each consumer's queue, where claimed rows are (claim_head.hpp): bounded by
+// what is in flight, whatever the backlog.
+const std::string kStatusClaims = kClaimHeadCte + R"sql(
 SELECT consumer, count(*) FILTER (WHERE claimed_until > now()),
        count(*) FILTER (WHERE claimed_until <= now())
-FROM outbox
-WHERE completed_at IS NULL AND dead_at IS NULL AND claimed_by IS NOT NULL
+FROM head
+WHERE claimed_by IS NOT NULL
 GROUP BY consumer
 )sql";
 
@@ -109,32 +108,45 @@ WHERE id = $1
 constexpr const char* kOrderOutbox = R"sql(
 SELECT id, event_id::text, consumer, event_type, attempts,
        extract(epoch FROM created_at)::float8, extract(epoch FROM available_at)::float8,
-       claimed_by, extract(epoch FROM claimed_until)::float8,
-       extract(epoch FROM completed_at)::float8, extract(epoch FROM dead_at)::float8, last_error
+       claimed_by, extract(epoch FROM claimed_until)::float8, extract(epoch FROM dead_at)::float8,
+       last_error
 FROM outbox
 WHERE aggregate_id = $1
 ORDER BY created_at, id
 )sql";
 
-// The order's events by outbox_aggregate_idx, then processed_events by its primary key
-// (event_id, consumer). Events the janitor already trimmed from the outbox are not found.
+// The order's consumed events (their outbox rows are gone), by
+// processed_events_aggregate_idx (aggregate_id). Records written before schema 006 have no
+// aggregate_id (the migration filled it in only from completed rows): those whose event
+// still has an outbox row are found through it, by outbox_aggregate_idx and then
+// processed_events_pkey, as before the migration.
 constexpr const char* kOrderProcessedEvents = R"sql(
-SELECT p.event_id::text, p.consumer, extract(epoch FROM p.processed_at)::float8
+SELECT p.event_id::text, p.consumer, extract(epoch FROM p.processed_at)::float8, p.event_type,
+       p.attempts, extract(epoch FROM p.queued_at)::float8
 FROM processed_events p
-WHERE (p.event_id, p.consumer) IN (SELECT e.event_id, e.consumer FROM outbox e
-                                   WHERE e.aggregate_id = $1)
-ORDER BY p.processed_at, p.consumer
+WHERE p.aggregate_id = $1
+UNION
+SELECT p.event_id::text, p.consumer, extract(epoch FROM p.processed_at)::float8, p.event_type,
+       p.attempts, extract(epoch FROM p.queued_at)::float8
+FROM outbox e
+JOIN processed_events p ON p.event_id = e.event_id AND p.consumer = e.consumer
+WHERE e.aggregate_id = $1
+ORDER BY 3, 2
 )sql";
 
-// dead_letter_events.aggregate_id has no index, so go through the order's events
-// (outbox_aggregate_idx; a dead-lettered row stays in the outbox with dead_at set) and
-// dead_letter_events_event_idx (event_id).
+// dead_letter_events.aggregate_id has no index, so go through the order's events and
+// dead_letter_events_event_idx (event_id): its outbox rows (outbox_aggregate_idx; a
+// dead-lettered row stays in the outbox with dead_at set) and its consumed events
+// (processed_events_aggregate_idx): a dead letter that was replayed and then completed has
+// no outbox row any more.
 constexpr const char* kOrderDeadLetters = R"sql(
 SELECT d.id, d.outbox_id, d.event_id::text, d.consumer, d.event_type, d.reason, d.last_error,
        d.attempts, extract(epoch FROM d.failed_at)::float8,
        extract(epoch FROM d.replayed_at)::float8, extract(epoch FROM d.discarded_at)::float8
 FROM dead_letter_events d
-WHERE d.event_id IN (SELECT e.event_id FROM outbox e WHERE e.aggregate_id = $1)
+WHERE d.event_id IN (SELECT e.event_id FROM outbox e WHERE e.aggregate_id = $1
+                     UNION ALL
+                     SELECT p.event_id FROM processed_events p WHERE p.aggregate_id = $1)
 ORDER BY d.failed_at, d.id
 )sql";
 
@@ -300,14 +312,16 @@ std::optional<OrderHistory> ReadOrderHistory(pqxx::connection_base& connection,
                               .available_at = row[6].as<double>(),
                               .claimed_by = OptionalString(row[7]),
                               .claimed_until = OptionalDouble(row[8]),
-                              .completed_at = OptionalDouble(row[9]),
-                              .dead_at = OptionalDouble(row[10]),
-                              .last_error = OptionalString(row[11])});
+                              .dead_at = OptionalDouble(row[9]),
+                              .last_error = OptionalString(row[10])});
   }
   for (const auto& row : tx.exec_params(kOrderProcessedEvents, order_id)) {
     history.processed_events.push_back({.event_id = row[0].as<std::string>(),
                                         .consumer = row[1].as<std::string>(),
-                                        .processed_at = row[2].as<double>()});
+                                        .processed_at = row[2].as<double>(),
+                                        .event_type = OptionalString(row[3]),
+                                        .attempts = OptionalInt(row[4]),
+                                        .queued_at = OptionalDouble(row[5])});
   }
   for (const auto& row : tx.exec_params(kOrderDeadLetters, order_id)) {
     history.dead_letters.push_back({.id = row[0].as<std::int64_t>(),
@@ -362,7 +376,7 @@ std::vector<ControllerScan> InspectScans() {
   constexpr const char* kSampleOrder = "'00000000-0000-4000-8000-000000000000'";
   return {
       {"status_backlog", "outbox_pending_idx", kStatusBacklog, ""},
-      {"status_claims", "outbox_claimed_idx|outbox_pending_idx", kStatusClaims, ""},
+      {"status_claims", "outbox_claimable_idx|outbox_pending_idx", kStatusClaims, ""},
       {"status_dead_letters", "dead_letter_events_open_idx", kOpenDeadLettersByConsumer, ""},
       {"status_created", "orders_created_idx", kStatusLiveStates, ""},
       {"status_payment_pending", "orders_payment_pending_idx", kStatusLiveStates, ""},
@@ -372,7 +386,8 @@ std::vector<ControllerScan> InspectScans() {
       {"list_stuck_orders", "orders_payment_pending_idx", kListStuckOrders, "120, 50"},
       {"order", "orders_pkey", kOrder, kSampleOrder},
       {"order_outbox", "outbox_aggregate_idx", kOrderOutbox, kSampleOrder},
-      {"order_processed_events", "processed_events_pkey", kOrderProcessedEvents, kSampleOrder},
+      {"order_processed_events", "processed_events_aggregate_idx", kOrderProcessedEvents,
+       kSampleOrder},
       {"order_dead_letters", "dead_letter_events_event_idx", kOrderDeadLetters, kSampleOrder},
       {"order_audit", "redrive_log_order_idx", kOrderAudit, kSampleOrder},
   };

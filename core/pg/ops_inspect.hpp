@@ -122,15 +122,19 @@ struct OrderOutboxRow {
   double available_at = 0;
   std::optional<std::string> claimed_by;
   std::optional<double> claimed_until;
-  std::optional<double> completed_at;
   std::optional<double> dead_at;
   std::optional<std::string> last_error;
 };
 
+// A consumed event: its outbox row is gone, this is its record (schema/006). The optional
+// fields are empty in records older than that migration.
 struct OrderProcessedEvent {
   std::string event_id;
   std::string consumer;
   double processed_at = 0;
+  std::optional<std::string> event_type;
+  std::optional<int> attempts;
+  std::optional<double> queued_at;
 };
 
 struct OrderDeadLetter {
@@ -167,7 +171,7 @@ struct OrderAuditRow {
 struct OrderHistory {
   double database_now = 0;
   OrderRecord order;
-  std::vector<OrderOutboxRow> outbox;                 // by created_at, id
+  std::vector<OrderOutboxRow> outbox;                 // live and dead events, by created_at, id
   std::vector<OrderProcessedEvent> processed_events;  // by processed_at
   std::vector<OrderDeadLetter> dead_letters;          // by failed_at, id
   std::vector<OrderAuditRow> audit;                   // by at, id

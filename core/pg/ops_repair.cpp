@@ -57,14 +57,19 @@ constexpr const char* kShowDeadLetter = "SELECT " REDRIVE_DEAD_LETTER_COLUMNS
                                         " WHERE d.id = $1";
 
 // By outbox_event_consumer_key (event_id, consumer): the row the dead letter came from, or
-// the one that replaced it.
+// the one that replaced it; else, by processed_events_pkey, the record of its completion
+// (a completed row leaves the outbox).
 constexpr const char* kOutboxRowOfEvent =
-    "SELECT o.id, CASE WHEN o.completed_at IS NOT NULL THEN 'completed'"
-    "                  WHEN o.dead_at IS NOT NULL THEN 'dead'"
+    "SELECT o.id, CASE WHEN o.dead_at IS NOT NULL THEN 'dead'"
     "                  WHEN o.claimed_by IS NOT NULL THEN 'claimed' ELSE 'pending' END,"
     " o.attempts, " REDRIVE_RFC3339("o.available_at") ", o.claimed_by, " REDRIVE_RFC3339(
-        "o.claimed_until") ", " REDRIVE_RFC3339("o.completed_at") ", " REDRIVE_RFC3339("o.dead_at") ","
-    " o.last_error FROM outbox o WHERE o.event_id = $1::uuid AND o.consumer = $2";
+        "o.claimed_until") ", NULL, " REDRIVE_RFC3339("o.dead_at") ","
+    " o.last_error FROM outbox o WHERE o.event_id = $1::uuid AND o.consumer = $2"
+    " UNION ALL"
+    " SELECT NULL, 'completed', coalesce(p.attempts, 0), '', NULL, NULL, " REDRIVE_RFC3339(
+        "p.processed_at") ", NULL, NULL FROM processed_events p"
+    " WHERE p.event_id = $1::uuid AND p.consumer = $2"
+    " ORDER BY 1 NULLS LAST LIMIT 1";
 
 // By primary key.
 constexpr const char* kOrderBrief = R"sql(
@@ -100,10 +105,14 @@ FROM dead_letter_events WHERE id = $1
 
 // By outbox_event_consumer_key: the row's id and what state it is in.
 constexpr const char* kReadOutboxRow = R"sql(
-SELECT id, CASE WHEN completed_at IS NOT NULL THEN 'completed'
-                WHEN dead_at IS NOT NULL THEN 'dead'
+SELECT id, CASE WHEN dead_at IS NOT NULL THEN 'dead'
                 WHEN claimed_by IS NOT NULL THEN 'claimed' ELSE 'pending' END
 FROM outbox WHERE event_id = $1::uuid AND consumer = $2
+)sql";
+
+// By processed_events_pkey: no outbox row and a record means the event was completed.
+constexpr const char* kEventCompleted = R"sql(
+SELECT 1 FROM processed_events WHERE event_id = $1::uuid AND consumer = $2
 )sql";
 
 // The same, locked so a worker's or the controller's write to the row waits for the replay
@@ -116,11 +125,11 @@ constexpr const char* kRequeueOutboxRow = R"sql(
 UPDATE outbox
 SET dead_at = NULL, attempts = 0, available_at = now(), last_error = NULL,
     claimed_by = NULL, claimed_until = NULL
-WHERE id = $1 AND dead_at IS NOT NULL AND completed_at IS NULL
+WHERE id = $1 AND dead_at IS NOT NULL
 )sql";
 
-// The outbox row was deleted by hand: the dead letter still has everything it held. The
-// insert trigger notifies the consumer's workers.
+// The outbox row was deleted by hand, not completed: the dead letter still has everything
+// it held. The insert trigger notifies the consumer's workers.
 constexpr const char* kRecreateOutboxRow = R"sql(
 INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload)
 SELECT event_id, consumer, event_type, aggregate_id, payload
@@ -271,15 +280,16 @@ std::optional<DeadLetterDetail> ShowDeadLetter(pqxx::connection_base& connection
       tx.exec_params(kOutboxRowOfEvent, detail.dead_letter.event_id, detail.dead_letter.consumer);
   if (!outbox.empty()) {
     const auto& row = outbox[0];
-    detail.outbox = OutboxRowState{.id = row[0].as<std::int64_t>(),
-                                   .status = row[1].as<std::string>(),
-                                   .attempts = row[2].as<int>(),
-                                   .available_at = row[3].as<std::string>(),
-                                   .claimed_by = OptionalText(row[4]),
-                                   .claimed_until = OptionalText(row[5]),
-                                   .completed_at = OptionalText(row[6]),
-                                   .dead_at = OptionalText(row[7]),
-                                   .last_error = OptionalText(row[8])};
+    detail.outbox = OutboxRowState{
+        .id = row[0].is_null() ? std::nullopt : std::optional(row[0].as<std::int64_t>()),
+        .status = row[1].as<std::string>(),
+        .attempts = row[2].as<int>(),
+        .available_at = row[3].as<std::string>(),
+        .claimed_by = OptionalText(row[4]),
+        .claimed_until = OptionalText(row[5]),
+        .completed_at = OptionalText(row[6]),
+        .dead_at = OptionalText(row[7]),
+        .last_error = OptionalText(row[8])};
   }
   if (detail.dead_letter.order_id) {
     const pqxx::result order = tx.exec_params(kOrderBrief, *detail.dead_letter.order_id);
@@ -327,6 +337,12 @@ DeadLetterActionResult ReplayDeadLetter(pqxx::connection_base& connection, std::
     }
     const pqxx::result outbox =
         tx.exec_params(lock ? kLockOutboxRow : kReadOutboxRow, *result.event_id, *result.consumer);
+    if (outbox.empty() &&
+        !tx.exec_params(kEventCompleted, *result.event_id, *result.consumer).empty()) {
+      result.outcome = "skipped";
+      result.detail = "its event is completed: discard the dead letter instead";
+      return std::nullopt;
+    }
     if (outbox.empty()) {
       result.outcome = action.dry_run ? "dry_run" : "applied";
       result.detail = "outbox row was deleted: re-created from the dead letter";

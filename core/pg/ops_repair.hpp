@@ -50,9 +50,10 @@ struct DeadLetterPage {
 
 DeadLetterPage ListDeadLetters(pqxx::connection_base& connection, const DeadLetterFilter& filter);
 
-// The outbox row a dead letter came from, as it is now.
+// The outbox row a dead letter came from, as it is now; once completed, the row is gone and
+// this is its processed_events record (no id, only attempts and completed_at).
 struct OutboxRowState {
-  std::int64_t id = 0;
+  std::optional<std::int64_t> id;
   std::string status;  // dead, pending, claimed, completed
   int attempts = 0;
   std::string available_at;

@@ -7,12 +7,12 @@ namespace {
 
 // ---- Backlog -------------------------------------------------------------------------
 
-// Served by outbox_pending_idx (consumer, created_at) WHERE completed_at IS NULL AND dead_at
-// IS NULL: the index is in consumer order, so this is one pass over the pending rows.
+// Served by outbox_pending_idx (consumer, created_at) WHERE dead_at IS NULL: the index is in
+// consumer order, so this is one pass over the unfinished rows.
 constexpr const char* kBacklog = R"sql(
 SELECT consumer, count(*), extract(epoch FROM now() - min(created_at))::float8
 FROM outbox
-WHERE completed_at IS NULL AND dead_at IS NULL
+WHERE dead_at IS NULL
 GROUP BY consumer
 ORDER BY consumer
 )sql";
@@ -37,18 +37,6 @@ SELECT pg_notify('redrive_outbox_' || $1, 'redrive_backlog')
 
 // ---- Janitor -------------------------------------------------------------------------
 
-// Served by outbox_completed_idx (completed_at) WHERE completed_at IS NOT NULL, oldest
-// first; then by primary key. SKIP LOCKED: a row someone holds is left for the next batch
-// rather than waited for.
-constexpr const char* kDeleteOutbox = R"sql(
-DELETE FROM outbox
-WHERE id IN (SELECT id FROM outbox
-             WHERE completed_at < now() - make_interval(hours => $1)
-             ORDER BY completed_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-)sql";
-
 // Served by processed_events_processed_at_idx (processed_at), then by the primary key.
 constexpr const char* kDeleteProcessedEvents = R"sql(
 DELETE FROM processed_events
@@ -57,13 +45,6 @@ WHERE (event_id, consumer) IN (SELECT event_id, consumer FROM processed_events
                                ORDER BY processed_at
                                LIMIT $2
                                FOR UPDATE SKIP LOCKED)
-)sql";
-
-// Served by outbox_completed_idx; stops counting at $2.
-constexpr const char* kCountOutbox = R"sql(
-SELECT count(*) FROM (SELECT 1 FROM outbox
-                      WHERE completed_at < now() - make_interval(hours => $1)
-                      LIMIT $2) past
 )sql";
 
 // Served by processed_events_processed_at_idx; stops counting at $2.
@@ -78,18 +59,20 @@ constexpr const char* kJanitorLockTimeout = "SET LOCAL lock_timeout = '2s'";
 
 // ---- Consistency ---------------------------------------------------------------------
 
-// Both halves read only rows that should not exist: outbox_completed_and_dead_idx
-// (event_id) WHERE completed_at IS NOT NULL AND dead_at IS NOT NULL (schema/003; empty while
-// the guards hold), and the open dead letters (dead_letter_events_open_idx), each looked up
-// in the outbox by outbox_event_consumer_key.
+// An event consumed (its processed_events row) and still dead-lettered: an open dead letter.
+// Reads the open dead letters only (dead_letter_events_open_idx), each looked up in
+// processed_events by its primary key. A completion deletes only a live outbox row and a
+// dead-letter move only takes one, so the guards keep this empty. The lookup is a LATERAL
+// ... LIMIT 1, not a join: the planner misjudges how many dead letters are open (replayed_at
+// and discarded_at are NULL together far less often than apart), and as a join it would
+// hash all of processed_events, every event consumed within retention.
 constexpr const char* kCompletedAndDeadLettered = R"sql(
 WITH broken AS (
-  SELECT o.event_id FROM outbox o
-  WHERE o.completed_at IS NOT NULL AND o.dead_at IS NOT NULL
-  UNION
-  SELECT d.event_id FROM dead_letter_events d
-  JOIN outbox o ON o.event_id = d.event_id AND o.consumer = d.consumer
-  WHERE d.replayed_at IS NULL AND d.discarded_at IS NULL AND o.completed_at IS NOT NULL
+  SELECT DISTINCT d.event_id FROM dead_letter_events d
+  CROSS JOIN LATERAL (SELECT 1 FROM processed_events p
+                      WHERE p.event_id = d.event_id AND p.consumer = d.consumer
+                      LIMIT 1) consumed
+  WHERE d.replayed_at IS NULL AND d.discarded_at IS NULL
 )
 SELECT event_id::text, count(*) OVER () FROM broken ORDER BY event_id LIMIT 5
 )sql";
@@ -100,7 +83,7 @@ constexpr const char* kSettledWithPendingPayment = R"sql(
 WITH broken AS (
   SELECT DISTINCT o.id FROM outbox e
   JOIN orders o ON o.id = e.aggregate_id
-  WHERE e.consumer = 'payment' AND e.completed_at IS NULL AND e.dead_at IS NULL
+  WHERE e.consumer = 'payment' AND e.dead_at IS NULL
     AND e.created_at < now() - make_interval(secs => $1)
     AND o.state IN ('PAID', 'FAILED')
 )
@@ -115,7 +98,7 @@ FROM orders o
 WHERE o.state = 'CREATED' AND o.created_at < now() - make_interval(secs => $1)
   AND NOT EXISTS (SELECT 1 FROM outbox e
                   WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
-                    AND e.completed_at IS NULL AND e.dead_at IS NULL)
+                    AND e.dead_at IS NULL)
 ORDER BY o.created_at
 LIMIT 5
 )sql";
@@ -128,6 +111,19 @@ ConsistencyFinding ReadFinding(const std::string& check, const pqxx::result& row
     finding.count = row[1].as<std::int64_t>();
   }
   return finding;
+}
+
+struct JanitorStatements {
+  const char* delete_batch;
+  const char* count;
+};
+
+JanitorStatements Statements(RetainedTable table) {
+  switch (table) {
+    case RetainedTable::kProcessedEvents:
+      break;
+  }
+  return {.delete_batch = kDeleteProcessedEvents, .count = kCountProcessedEvents};
 }
 
 int HoursParameter(std::chrono::hours retention) {
@@ -185,8 +181,6 @@ FencedWriteOutcome Renotify(pqxx::connection_base& connection, const Fence& fenc
 
 std::string_view ToString(RetainedTable table) {
   switch (table) {
-    case RetainedTable::kOutbox:
-      return "outbox";
     case RetainedTable::kProcessedEvents:
       return "processed_events";
   }
@@ -202,7 +196,7 @@ JanitorBatch DeleteBatchPastRetention(pqxx::connection_base& connection, const F
     return {.outcome = FencedWriteOutcome::kFenced, .deleted = 0};
   }
   tx.exec0(kJanitorLockTimeout);
-  const char* sql = table == RetainedTable::kOutbox ? kDeleteOutbox : kDeleteProcessedEvents;
+  const char* sql = Statements(table).delete_batch;
   const auto deleted = static_cast<std::int64_t>(
       tx.exec_params(sql, HoursParameter(retention), batch_size).affected_rows());
   if (deleted == 0) {
@@ -220,7 +214,7 @@ JanitorBatch DeleteBatchPastRetention(pqxx::connection_base& connection, const F
 std::int64_t CountPastRetention(pqxx::connection_base& connection, RetainedTable table,
                                 std::chrono::hours retention, std::int64_t cap) {
   pqxx::read_transaction tx(connection, "janitor_count");
-  const char* sql = table == RetainedTable::kOutbox ? kCountOutbox : kCountProcessedEvents;
+  const char* sql = Statements(table).count;
   const auto count = tx.exec_params1(sql, HoursParameter(retention), cap)[0].as<std::int64_t>();
   tx.commit();
   return count;
@@ -265,16 +259,15 @@ std::vector<ControllerScan> OutboxHealthScans() {
       {"created_orders", "orders_created_idx", kCreatedOrders, ""},
       {"payment_pending_orders", "orders_payment_pending_idx", kPaymentPendingOrders, ""},
       {"needs_review", "orders_needs_review_idx", kNeedsReview, ""},
-      {"janitor_outbox", "outbox_completed_idx", kDeleteOutbox, "168, 1000"},
       {"janitor_processed_events", "processed_events_processed_at_idx", kDeleteProcessedEvents,
        "168, 1000"},
-      {"janitor_count_outbox", "outbox_completed_idx", kCountOutbox, "168, 20000"},
       {"janitor_count_processed_events", "processed_events_processed_at_idx", kCountProcessedEvents,
        "168, 20000"},
-      {"completed_and_dead_lettered", "outbox_completed_and_dead_idx", kCompletedAndDeadLettered,
-       ""},
-      {"settled_order_with_pending_payment", "outbox_pending_idx", kSettledWithPendingPayment,
-       "120"},
+      {"completed_and_dead_lettered", "dead_letter_events_open_idx", kCompletedAndDeadLettered, ""},
+      // outbox_claimable_idx has the same predicate and leading column: either index reads
+      // just the consumer's live rows.
+      {"settled_order_with_pending_payment", "outbox_pending_idx|outbox_claimable_idx",
+       kSettledWithPendingPayment, "120"},
       {"created_orphan", "orders_created_idx", kCreatedOrphans, "120"},
   };
 }

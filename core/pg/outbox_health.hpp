@@ -61,12 +61,13 @@ FencedWriteOutcome Renotify(pqxx::connection_base& connection, const Fence& fenc
 
 // ---- Janitor -------------------------------------------------------------------------
 
+// Completed outbox rows are deleted at once (schema/006_live_outbox.sql): what is retained
+// is their record.
 enum class RetainedTable {
-  kOutbox,           // completed rows, by completed_at
-  kProcessedEvents,  // idempotency records, by processed_at
+  kProcessedEvents,  // consumed events, by processed_at
 };
 
-// "outbox", "processed_events": the metrics label `table`.
+// "processed_events": the metrics label `table`.
 std::string_view ToString(RetainedTable table);
 
 struct JanitorBatch {
@@ -103,8 +104,8 @@ struct ConsistencyFinding {
 };
 
 // Read-only; never fixes anything. The checks, by name:
-// - completed_and_dead_lettered: an outbox row both completed and dead, or an open dead
-//   letter whose outbox row is completed (sample: event ids);
+// - completed_and_dead_lettered: an open dead letter whose event was consumed (it has a
+//   processed_events row) (sample: event ids);
 // - settled_order_with_pending_payment: a PAID or FAILED order whose payment event has been
 //   pending for longer than `stuck_after` (sample: order ids);
 // - created_orphan: a CREATED order older than `stuck_after` with no pending payment event

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/decide/claim_cursor.hpp"
+
 namespace pqxx {
 class connection_base;
 class transaction_base;
@@ -26,8 +28,9 @@ struct ClaimedEvent {
   // not even read: a poison row must not cost the worker its memory).
   std::optional<std::string> payload;
   std::int64_t payload_bytes = 0;
-  int attempts = 0;               // claims so far, this one included
-  double database_now_epoch = 0;  // the database's now() at claim time, in unix seconds
+  int attempts = 0;                  // claims so far, this one included
+  double database_now_epoch = 0;     // the database's now() at claim time, in unix seconds
+  std::int64_t available_at_us = 0;  // its place in the queue, with outbox_id (ClaimCursor)
 };
 
 struct ClaimRequest {
@@ -36,16 +39,17 @@ struct ClaimRequest {
   int limit = 1;
   std::chrono::seconds lease{30};
   std::int64_t max_payload_bytes = 64 * 1024;
+  std::optional<decide::QueuePosition> after = std::nullopt;  // start after it; nullopt: head
 };
 
-// One transaction: up to `limit` claimable rows of the consumer, oldest available first,
-// skipping rows other workers hold locked.
+// One transaction: up to `limit` claimable rows of the consumer, oldest available first
+// (after `after`, when given), skipping rows other workers hold locked.
 std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRequest& request);
 
-// Marks the rows completed and records their (event_id, consumer) in processed_events, in
-// one statement and one transaction: a worker's concurrent completions share one commit.
-// Rows already completed or dead-lettered are left alone. Returns how many idempotency
-// records it wrote (fewer than the rows completed only when a record already existed).
+// Completes the rows: deletes them from the outbox and records each in processed_events
+// (event, consumer, order, type, attempts, queueing time), in one statement and one transaction: a
+// worker's concurrent completions share one commit. Rows already completed (gone) or
+// dead-lettered are left alone. Returns how many rows it completed.
 std::int64_t CompleteMany(pqxx::connection_base& connection,
                           const std::vector<std::int64_t>& outbox_ids);
 
@@ -60,11 +64,12 @@ bool Release(pqxx::connection_base& connection, const ClaimedEvent& event,
              const std::string& last_error);
 
 // Moves the row to dead_letter_events with a reason and marks it dead, in one transaction.
-// False when the row was already completed or dead.
+// False when the row was already completed (gone) or dead.
 bool DeadLetter(pqxx::connection_base& connection, const ClaimedEvent& event,
                 const std::string& reason, const std::string& last_error);
 
 // On drain: every unfinished row this instance still holds becomes claimable at once.
-int ReleaseAllClaims(pqxx::connection_base& connection, const std::string& instance_id);
+int ReleaseAllClaims(pqxx::connection_base& connection, const std::string& instance_id,
+                     const std::string& consumer);
 
 }  // namespace redrive::pg

@@ -29,8 +29,7 @@ WHERE o.state = 'PAYMENT_PENDING'
   AND o.updated_at <= now() - make_interval(secs => $1)
   AND NOT EXISTS (
     SELECT 1 FROM outbox e
-    WHERE e.aggregate_id = o.id AND e.consumer = 'payment'
-      AND e.completed_at IS NULL AND e.dead_at IS NULL)
+    WHERE e.aggregate_id = o.id AND e.consumer = 'payment' AND e.dead_at IS NULL)
 )sql";
 
 // The stuck-order scan, for EXPLAIN checks.

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kOpenWork = R"sql(
 SELECT (SELECT count(*) FROM orders WHERE state IN ('CREATED', 'PAYMENT_PENDING'))
-     + (SELECT count(*) FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL)
+     + (SELECT count(*) FROM outbox WHERE dead_at IS NULL)
 )sql";
 
 nlohmann::json ZeroFaults() {

@@ -94,6 +94,7 @@ TEST_CASE("chaos: behind PgBouncer in session mode, a worker starts and drains a
   Execute(database.Url(),
           "INSERT INTO outbox (event_id, consumer, event_type, payload) "
           "SELECT gen_random_uuid(), 'noop', 'Ping', '{}' FROM generate_series(1, 50)");
-  CHECK(WaitForValue(database.Url(), "SELECT count(*) FROM outbox WHERE completed_at IS NOT NULL",
-                     "50"));
+  CHECK(WaitForValue(database.Url(),
+                     "SELECT count(*) FROM processed_events WHERE consumer = 'noop'", "50"));
+  CHECK(QueryValue(database.Url(), "SELECT count(*) FROM outbox") == "0");
 }

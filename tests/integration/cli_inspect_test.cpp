@@ -10,8 +10,12 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "core/pg/claim_head.hpp"
+#include "core/pg/migrations.hpp"
 #include "core/pg/ops_inspect.hpp"
+#include "core/pg/outbox_store.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/redrive_processes.hpp"
@@ -60,10 +64,12 @@ Seeded Seed(const std::string& url) {
           "UPDATE outbox SET claimed_by = 'worker-b', claimed_until = now() - interval '5 "
           "seconds', attempts = 2 WHERE aggregate_id = " +
               quoted(s.created_expired));
-  Execute(url, "UPDATE orders SET state = 'PAYMENT_PENDING', version = 2 WHERE id = " +
-                   quoted(s.recent_pending) +
-                   "; UPDATE outbox SET completed_at = now(), attempts = 1 WHERE aggregate_id = " +
-                   quoted(s.recent_pending));
+  // Completed events leave the outbox for their processed_events records.
+  Execute(url,
+          "UPDATE orders SET state = 'PAYMENT_PENDING', version = 2 WHERE id = " +
+              quoted(s.recent_pending) +
+              "; UPDATE outbox SET attempts = 1 WHERE aggregate_id = " + quoted(s.recent_pending));
+  REQUIRE(CompleteOutboxRows(url, "aggregate_id = " + quoted(s.recent_pending)) == 1);
   Execute(url,
           "UPDATE orders SET state = 'PAYMENT_PENDING', version = 2, updated_at = now() - "
           "interval '30 minutes' WHERE id = " +
@@ -72,12 +78,8 @@ Seeded Seed(const std::string& url) {
                                   std::pair{s.needs_review, "NEEDS_REVIEW"}}) {
     Execute(url, "UPDATE orders SET state = '" + std::string(state) +
                      "', version = 3, charge_requested_at = now() WHERE id = " + quoted(id) +
-                     "; UPDATE outbox SET completed_at = now(), attempts = 1 WHERE aggregate_id "
-                     "= " +
-                     quoted(id) +
-                     "; INSERT INTO processed_events (event_id, consumer) SELECT event_id, "
-                     "consumer FROM outbox WHERE aggregate_id = " +
-                     quoted(id));
+                     "; UPDATE outbox SET attempts = 1 WHERE aggregate_id = " + quoted(id));
+    REQUIRE(CompleteOutboxRows(url, "aggregate_id = " + quoted(id)) == 1);
   }
   // The paid order's webhook event, pending for 90 seconds.
   Execute(url,
@@ -87,8 +89,9 @@ Seeded Seed(const std::string& url) {
 
   // Never sent, stuck for 12 minutes: its payment event died of max_attempts (open).
   // Outcome unknown, stuck for 10 minutes: charge requested 19 minutes ago; its first payment
-  // event died and was replayed by an operator, the replay completed, then the controller
-  // re-drove it once.
+  // event died and was replayed by an operator, the replay (queued 14 minutes ago) was
+  // consumed 13 minutes ago after one attempt, so it is only a processed_events record now,
+  // then the controller re-drove the order once.
   Execute(url, std::string(R"sql(
     INSERT INTO orders (id, customer_id, amount_cents, currency, state, version,
                         charge_requested_at, redrive_count, created_at, updated_at)
@@ -101,19 +104,18 @@ Seeded Seed(const std::string& url) {
             now() - interval '19 minutes', 1, now() - interval '20 minutes',
             now() - interval '10 minutes');
     INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload, attempts,
-                        created_at, available_at, dead_at, completed_at, last_error)
+                        created_at, available_at, dead_at, last_error)
     VALUES ('d1000000-0000-4000-8000-000000000001', 'payment', 'OrderCreated',
             'd0000000-0000-4000-8000-000000000004', '{}', 10, now() - interval '13 minutes',
-            now() - interval '13 minutes', now() - interval '12 minutes', NULL, 'gateway 503'),
+            now() - interval '13 minutes', now() - interval '12 minutes', 'gateway 503'),
            ('e1000000-0000-4000-8000-000000000001', 'payment', 'OrderCreated',
             'e0000000-0000-4000-8000-000000000005', '{}', 3, now() - interval '20 minutes',
-            now() - interval '16 minutes', now() - interval '15 minutes', NULL,
-            'gateway timeout'),
-           ('e2000000-0000-4000-8000-000000000002', 'payment', 'OrderCreated',
-            'e0000000-0000-4000-8000-000000000005', '{}', 1, now() - interval '14 minutes',
-            now() - interval '14 minutes', NULL, now() - interval '13 minutes', NULL);
-    INSERT INTO processed_events (event_id, consumer, processed_at)
-    VALUES ('e2000000-0000-4000-8000-000000000002', 'payment', now() - interval '13 minutes');
+            now() - interval '16 minutes', now() - interval '15 minutes', 'gateway timeout');
+    INSERT INTO processed_events (event_id, consumer, processed_at, aggregate_id, event_type,
+                                  attempts, queued_at)
+    VALUES ('e2000000-0000-4000-8000-000000000002', 'payment', now() - interval '13 minutes',
+            'e0000000-0000-4000-8000-000000000005', 'OrderCreated', 1,
+            now() - interval '14 minutes');
     INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, aggregate_id,
                                     payload, reason, last_error, attempts, failed_at,
                                     replayed_at)
@@ -200,6 +202,17 @@ const json& Consumer(const json& status, const std::string& name) {
 
 int Count(const std::string& url, const std::string& sql) {
   return std::stoi(QueryValue(url, sql));
+}
+
+// A worker's claim from the head of the consumer's queue, the other settings left at their
+// defaults.
+redrive::pg::ClaimRequest ClaimOf(const std::string& consumer, const std::string& instance,
+                                  int limit) {
+  redrive::pg::ClaimRequest request;
+  request.consumer = consumer;
+  request.instance_id = instance;
+  request.limit = limit;
+  return request;
 }
 
 }  // namespace
@@ -404,8 +417,20 @@ TEST_CASE(
   CHECK(shown["order"]["amount_cents"] == 4200);
   CHECK(shown["order"]["currency"] == "EUR");
   CHECK(shown["order"]["redrive_count"] == 1);
-  CHECK(shown["outbox"].size() == 2);
-  CHECK(shown["processed_events"].size() == 1);
+  // The dead event's row is still in the outbox; the consumed one is only its record.
+  REQUIRE(shown["outbox"].size() == 1);
+  CHECK(shown["outbox"][0]["event_id"] == "e1000000-0000-4000-8000-000000000001");
+  CHECK_FALSE(shown["outbox"][0]["dead_at"].is_null());
+  CHECK_FALSE(shown["outbox"][0].contains("completed_at"));  // the column is gone
+  REQUIRE(shown["processed_events"].size() == 1);
+  const json& consumed = shown["processed_events"][0];
+  CHECK(consumed["event_id"] == "e2000000-0000-4000-8000-000000000002");
+  CHECK(consumed["consumer"] == "payment");
+  CHECK(consumed["event_type"] == "OrderCreated");
+  CHECK(consumed["attempts"] == 1);
+  REQUIRE(consumed["queued_at"].is_string());
+  REQUIRE(consumed["processed_at"].is_string());
+  CHECK(consumed["queued_at"].get<std::string>() < consumed["processed_at"].get<std::string>());
   REQUIRE(shown["dead_letters"].size() == 1);
   CHECK(shown["dead_letters"][0]["reason"] == "max_attempts");
   CHECK_FALSE(shown["dead_letters"][0]["replayed_at"].is_null());
@@ -421,8 +446,10 @@ TEST_CASE(
     sources.insert(entry["source"].get<std::string>());
   }
   CHECK(std::is_sorted(times.begin(), times.end()));
-  CHECK(sources == std::set<std::string>{"order", "outbox", "processed", "dead_letter",
-                                         "controller", "operator"});
+  // A consumed event shows as queued and completed (source outbox), from its record: no
+  // "processed" rows, which only records from before schema 006 produce.
+  CHECK(sources ==
+        std::set<std::string>{"order", "outbox", "dead_letter", "controller", "operator"});
   REQUIRE_FALSE(whats.empty());
   CHECK(whats.front() == "created");
   CHECK(whats.back() == "stuck_order");  // the controller's re-drive, 11 minutes ago
@@ -433,6 +460,24 @@ TEST_CASE(
   CHECK(position("dead-lettered") < position("replayed"));
   CHECK(position("replayed") < position("completed"));
   CHECK(position("completed") < position("stuck_order"));
+  // The consumed event's two entries, at its queueing and its completion time.
+  std::vector<json> consumed_entries;
+  for (const auto& entry : timeline) {
+    if (entry["event_id"] == "e2000000-0000-4000-8000-000000000002") {
+      consumed_entries.push_back(entry);
+    }
+  }
+  REQUIRE(consumed_entries.size() == 2);
+  CHECK(consumed_entries[0]["what"] == "queued");
+  CHECK(consumed_entries[0]["source"] == "outbox");
+  CHECK(consumed_entries[0]["at"] == consumed["queued_at"]);
+  CHECK(consumed_entries[0]["detail"] == "OrderCreated for payment");
+  CHECK(consumed_entries[0]["consumer"] == "payment");
+  CHECK(consumed_entries[1]["what"] == "completed");
+  CHECK(consumed_entries[1]["source"] == "outbox");
+  CHECK(consumed_entries[1]["at"] == consumed["processed_at"]);
+  CHECK(consumed_entries[1]["detail"] == "OrderCreated for payment after 1 attempt");
+  CHECK(std::count(whats.begin(), whats.end(), "completed") == 1);
   const auto controller = std::find_if(timeline.begin(), timeline.end(), [](const json& entry) {
     return entry["source"] == "controller";
   });
@@ -450,6 +495,9 @@ TEST_CASE(
                                      "PAYMENT_PENDING +3 +4200 EUR cents +cust-e +1\n")));
   CHECK(std::regex_search(text.output, std::regex("TIME +SOURCE +WHAT +EVENT +DETAIL")));
   CHECK(Contains(text.output, "reason max_attempts after 3 attempts: gateway timeout"));
+  CHECK(std::regex_search(text.output,
+                          std::regex("Z +outbox +completed +e2000000 +OrderCreated for payment "
+                                     "after 1 attempt\n")));
   CHECK(Contains(text.output, "[operator:alice]"));
   // Text rows are in time order too.
   std::vector<std::string> text_times;
@@ -479,6 +527,173 @@ TEST_CASE("redrivectl order show shows a live claim and exits 1 for an unknown o
   const auto missing = Ctl(s.url, {"order", "show", unknown});
   CHECK(missing.exit_code == 1);
   CHECK(Contains(missing.output, "order " + unknown + " not found"));
+}
+
+TEST_CASE(
+    "redrivectl order show keeps a replayed dead letter in the timeline after its event was "
+    "consumed") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  const std::string order = PlaceOrder(url, 1800);
+  const std::string dead_letter = QueryValue(
+      url,
+      "WITH o AS (UPDATE outbox SET attempts = 3, dead_at = now(), last_error = 'gateway_500' "
+      "WHERE aggregate_id = '" +
+          order +
+          "' RETURNING *) INSERT INTO dead_letter_events (outbox_id, event_id, consumer, "
+          "event_type, aggregate_id, payload, reason, last_error, attempts, failed_at) SELECT id, "
+          "event_id, consumer, event_type, aggregate_id, payload, 'max_attempts', last_error, "
+          "attempts, dead_at FROM o RETURNING id");
+  const std::string event_id = QueryValue(url, "SELECT event_id FROM outbox");
+  REQUIRE(Ctl(url, {"dlq", "replay", dead_letter, "--reason", "gateway healed"}).exit_code == 0);
+
+  // A worker claims the replayed row and completes it, with the product's own statements: the
+  // row leaves the outbox, its record is all that is left of the event.
+  {
+    pqxx::connection connection(url);
+    const auto claimed = redrive::pg::Claim(connection, ClaimOf("payment", "worker-t", 10));
+    REQUIRE(claimed.size() == 1);
+    CHECK(claimed[0].event_id == event_id);
+    CHECK(redrive::pg::CompleteMany(connection, {claimed[0].outbox_id}) == 1);
+  }
+  REQUIRE(Count(url, "SELECT count(*) FROM outbox") == 0);
+
+  const json shown = Json(Ctl(url, {"-o", "json", "order", "show", order}));
+  CHECK(shown["outbox"].empty());
+  REQUIRE(shown["processed_events"].size() == 1);
+  CHECK(shown["processed_events"][0]["event_id"] == event_id);
+  CHECK(shown["processed_events"][0]["event_type"] == "OrderCreated");
+  CHECK(shown["processed_events"][0]["attempts"] == 1);  // attempts start again on a replay
+  // The dead letter is found through the event's record now that its outbox row is gone.
+  REQUIRE(shown["dead_letters"].size() == 1);
+  CHECK(shown["dead_letters"][0]["id"] == std::stoll(dead_letter));
+  CHECK_FALSE(shown["dead_letters"][0]["replayed_at"].is_null());
+
+  std::vector<std::string> story;
+  for (const auto& entry : shown["timeline"]) {
+    if (entry["event_id"] == event_id) story.push_back(entry["what"].get<std::string>());
+  }
+  CHECK(story ==
+        std::vector<std::string>{"queued", "dead-lettered", "replayed", "dlq_replay", "completed"});
+  const auto text = Ctl(url, {"order", "show", order});
+  INFO(text.output);
+  CHECK(Contains(text.output, "OrderCreated for payment after 1 attempt"));
+  CHECK(Contains(text.output, "reason max_attempts after 3 attempts: gateway_500"));
+}
+
+TEST_CASE(
+    "redrivectl order show after the live-outbox migration: consumed events from their "
+    "backfilled records, older records as idempotency records") {
+  TestDatabase database;
+  const std::string url = database.Url();
+  {
+    pqxx::connection connection(url);
+    std::vector<redrive::pg::Migration> before_006;
+    for (const auto& migration : redrive::pg::EmbeddedMigrations()) {
+      if (migration.version < 6) before_006.push_back(migration);
+    }
+    redrive::pg::Migrate(connection, before_006);
+  }
+  // Before the migration: a payment event completed (its row kept, with its record) after
+  // two attempts, and a webhook event consumed once and then put back by hand to be sent
+  // again, so its record predates a live row.
+  const std::string order = QueryValue(url, "SELECT place_order('cust-old', 2500, 'USD')");
+  Execute(url, R"sql(
+    UPDATE orders SET state = 'PAID', version = 3, charge_requested_at = now() - interval '9 minutes';
+    UPDATE outbox SET attempts = 2, created_at = now() - interval '10 minutes',
+                      completed_at = now() - interval '8 minutes';
+    INSERT INTO processed_events (event_id, consumer, processed_at)
+    SELECT event_id, consumer, completed_at FROM outbox;
+    INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload, created_at)
+    SELECT 'a2000000-0000-4000-8000-000000000002', 'webhook', 'PaymentSucceeded', id, '{}',
+           now() - interval '7 minutes'
+    FROM orders;
+    INSERT INTO processed_events (event_id, consumer, processed_at)
+    VALUES ('a2000000-0000-4000-8000-000000000002', 'webhook', now() - interval '6 minutes');
+  )sql");
+  const std::string payment_event =
+      QueryValue(url, "SELECT event_id FROM outbox WHERE consumer = 'payment'");
+  {
+    pqxx::connection connection(url);
+    const auto report = redrive::pg::Migrate(connection);
+    REQUIRE(report.current_version >= 6);
+  }
+
+  const json shown = Json(Ctl(url, {"-o", "json", "order", "show", order}));
+  REQUIRE(shown["outbox"].size() == 1);  // the completed row moved to its record
+  CHECK(shown["outbox"][0]["consumer"] == "webhook");
+  REQUIRE(shown["processed_events"].size() == 2);  // by processed_at
+  const json& migrated = shown["processed_events"][0];
+  CHECK(migrated["event_id"] == payment_event);
+  CHECK(migrated["event_type"] == "OrderCreated");
+  CHECK(migrated["attempts"] == 2);
+  CHECK(migrated["queued_at"].is_string());
+  const json& legacy = shown["processed_events"][1];
+  CHECK(legacy["event_id"] == "a2000000-0000-4000-8000-000000000002");
+  CHECK(legacy["consumer"] == "webhook");
+  CHECK(legacy["event_type"].is_null());
+  CHECK(legacy["attempts"].is_null());
+  CHECK(legacy["queued_at"].is_null());
+
+  std::vector<std::tuple<std::string, std::string, std::string>> entries;  // source, what, detail
+  for (const auto& entry : shown["timeline"]) {
+    if (entry["source"] == "order") continue;
+    entries.emplace_back(entry["source"], entry["what"], entry["detail"]);
+  }
+  const std::string webhook_row = std::to_string(shown["outbox"][0]["id"].get<long long>());
+  CHECK(entries ==
+        std::vector<std::tuple<std::string, std::string, std::string>>{
+            {"outbox", "queued", "OrderCreated for payment"},
+            {"outbox", "completed", "OrderCreated for payment after 2 attempts"},
+            {"outbox", "queued", "PaymentSucceeded for webhook (outbox " + webhook_row + ")"},
+            {"processed", "processed", "idempotency record of webhook"}});
+}
+
+TEST_CASE(
+    "redrivectl status counts the claims at the head of each consumer's queue behind a "
+    "backlog larger than the head it reads") {
+  MigratedDatabase database;
+  const std::string url = database.Url();
+  // More unclaimed payment rows than the head holds, all queued after the ones claimed below.
+  const int backlog = redrive::pg::kClaimHeadRows + 10000;
+  Execute(url,
+          "INSERT INTO outbox (consumer, event_type, payload, created_at, available_at) "
+          "SELECT 'payment', 'OrderCreated', '{}', now() - interval '1 minute', now() - "
+          "interval '1 minute' FROM generate_series(1, " +
+              std::to_string(backlog) +
+              "); INSERT INTO outbox (consumer, event_type, payload) "
+              "SELECT 'webhook', 'PaymentSucceeded', '{}' FROM generate_series(1, 100)");
+  {
+    // Claims as workers make them: the oldest available rows first.
+    pqxx::connection connection(url);
+    const auto payment = redrive::pg::Claim(connection, ClaimOf("payment", "worker-a", 5));
+    REQUIRE(payment.size() == 5);
+    const auto webhook = redrive::pg::Claim(connection, ClaimOf("webhook", "worker-b", 2));
+    REQUIRE(webhook.size() == 2);
+    // Two of the payment leases ran out.
+    Execute(url, "UPDATE outbox SET claimed_until = now() - interval '1 second' WHERE id IN (" +
+                     std::to_string(payment[0].outbox_id) + ", " +
+                     std::to_string(payment[3].outbox_id) + ")");
+  }
+
+  const json status = Json(Ctl(url, {"-o", "json", "status"}));
+  const json& payment = Consumer(status, "payment");
+  CHECK(payment["pending"] == backlog);  // the backlog is counted whole
+  CHECK(payment["in_flight_claims"] == 3);
+  CHECK(payment["expired_claims"] == 2);
+  const json& webhook = Consumer(status, "webhook");
+  CHECK(webhook["pending"] == 100);
+  CHECK(webhook["in_flight_claims"] == 2);
+  CHECK(webhook["expired_claims"] == 0);
+
+  const auto text = Ctl(url, {"status"});
+  INFO(text.output);
+  REQUIRE(text.exit_code == 0);
+  const auto row = Row(text.output, "payment");
+  REQUIRE(row.size() == 6);
+  CHECK(row[1] == std::to_string(backlog));
+  CHECK(row[3] == "3");
+  CHECK(row[4] == "2");
 }
 
 TEST_CASE("redrivectl orders place creates the orders and their payment events") {
@@ -582,12 +797,26 @@ TEST_CASE(
 TEST_CASE("every redrivectl inspect scan is served by its index in a large database") {
   MigratedDatabase database;
   const std::string url = database.Url();
-  // The rows that do not matter, then a few that do.
+  // The rows that do not matter, then a few that do. Consumed events are records, not
+  // outbox rows; what piles up in the outbox itself is dead rows, which stay: here the
+  // webhook events of 50,000 settled orders that a gone subscriber rejected, their dead
+  // letters discarded.
   SeedSettledHistory(url, 200000, /*with_audit_rows=*/true);
+  Execute(url, R"sql(
+    INSERT INTO outbox (consumer, event_type, aggregate_id, payload, attempts, last_error,
+                        created_at, available_at, dead_at)
+    SELECT 'webhook', 'PaymentSucceeded', id, '{}', 1, 'subscriber_410',
+           now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
+    FROM orders LIMIT 50000;
+    INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, aggregate_id,
+                                    payload, reason, attempts, discarded_at)
+    SELECT id, event_id, consumer, event_type, aggregate_id, payload, 'subscriber_410', 1, now()
+    FROM outbox;
+  )sql");
   for (int i = 0; i < 20; ++i) PlaceOrder(url);
   Execute(url, R"sql(
     UPDATE outbox SET claimed_by = 'worker-1', claimed_until = now() + interval '30 seconds'
-    WHERE id IN (SELECT id FROM outbox WHERE completed_at IS NULL LIMIT 10);
+    WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL LIMIT 10);
     UPDATE orders SET state = 'NEEDS_REVIEW' WHERE id IN (SELECT id FROM orders LIMIT 3);
     UPDATE orders SET state = 'PAYMENT_PENDING' WHERE id IN (SELECT id FROM orders WHERE state = 'PAID' LIMIT 5);
     ANALYZE;

@@ -24,11 +24,12 @@ std::string Quoted(const std::string& text) {
   return "'" + text + "'";
 }
 
-// A PAYMENT_PENDING order a payment worker left behind: its payment event completed, not
-// touched for 10 minutes (past the default controller.stuck_after_seconds of 120).
+// A PAYMENT_PENDING order a payment worker left behind: its payment event completed (its row
+// left the outbox for its processed_events record), not touched for 10 minutes (past the default
+// controller.stuck_after_seconds of 120).
 std::string MakeStuckOrder(const std::string& url, bool charge_requested, int redrive_count = 0) {
   const std::string order = PlaceOrder(url);
-  Execute(url, "UPDATE outbox SET completed_at = now() WHERE aggregate_id = " + Quoted(order));
+  REQUIRE(CompleteOutboxRows(url, "aggregate_id = " + Quoted(order)) == 1);
   Execute(url,
           "UPDATE orders SET state = 'PAYMENT_PENDING', version = version + 1, redrive_count = " +
               std::to_string(redrive_count) + ", charge_requested_at = " +
@@ -158,9 +159,11 @@ TEST_CASE(
   ChargeAtGateway(gateway, charged);
   const std::string unknown_to_gateway = MakeStuckOrder(url, true);
   const std::string claimed_event = ExpiredClaim(url);
-  // One completed row past the default retention of 168 h: the janitor's.
+  // One record of a consumed event past the default retention of 168 h: the janitor's (the
+  // other stuck orders' records are recent and stay).
   Execute(url,
-          "UPDATE outbox SET completed_at = now() - interval '200 hours' WHERE aggregate_id = " +
+          "UPDATE processed_events SET processed_at = now() - interval '200 hours' WHERE "
+          "aggregate_id = " +
               Quoted(never_sent));
   LeaseHeldBySomeoneElse(url);
   const std::string before = Snapshot(url);
@@ -177,7 +180,7 @@ TEST_CASE(
                                           {"stuck_order", "mark_paid", charged},
                                           {"stuck_order", "reemit_payment", unknown_to_gateway},
                                           {"backlog_renotify", "renotify", "payment"},
-                                          {"janitor", "delete", "outbox"}};
+                                          {"janitor", "delete", "processed_events"}};
   CHECK(TableActions(text.output) == expected);
   CHECK(Contains(text.output, "leader: someone (epoch 7, lease expires in"));
   CHECK(Contains(text.output, "budget: 100 re-drives per cycle, 95 left after this plan"));
@@ -186,7 +189,7 @@ TEST_CASE(
   CHECK(Contains(text.output, "backlog: 1 planned (renotify 1)"));
   CHECK(Contains(text.output, "janitor: 1 planned (delete 1)"));
   CHECK(Contains(text.output, "consistency: nothing to do"));
-  CHECK(Contains(text.output, "would delete 1 outbox rows past retention"));
+  CHECK(Contains(text.output, "would delete 1 processed_events rows past retention"));
 
   const CommandResult as_json = Plan(url, gateway.Url(), {"-o", "json"});
   INFO("json: ", as_json.output);
@@ -213,6 +216,10 @@ TEST_CASE(
   CHECK(paid.at("reason") == "gateway_succeeded");
   CHECK(JsonAction(plan, unknown_to_gateway).at("reason") == "gateway_not_found");
   CHECK(JsonAction(plan, redrives_spent).at("state_after") == "NEEDS_REVIEW");
+  // Completed outbox rows are gone at once: the janitor only trims the records.
+  const json& janitor = JsonAction(plan, "processed_events");
+  CHECK(janitor.at("reconciler") == "janitor");
+  CHECK(janitor.at("reason") == "would delete 1 processed_events rows past retention");
 
   const json& claim = JsonAction(plan, claimed_event);
   CHECK(claim.at("event_id") == claimed_event);

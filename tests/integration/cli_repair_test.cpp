@@ -72,11 +72,11 @@ std::string DeadLetterPaymentEvent(const std::string& url, const std::string& or
 // the controller's audit row saying why.
 std::string SeedNeedsReview(const std::string& url, long long amount_cents = 4250) {
   const std::string order_id = PlaceOrder(url, amount_cents);
+  REQUIRE(CompleteOutboxRows(url, "aggregate_id = '" + order_id + "'") == 1);
   Execute(url,
-          "UPDATE outbox SET completed_at = now() WHERE aggregate_id = '" + order_id + "'; " +
-              "UPDATE orders SET state = 'NEEDS_REVIEW', version = 3, redrive_count = 2, "
-              "charge_requested_at = now() - interval '3 hours', "
-              "updated_at = now() - interval '2 hours 5 minutes' WHERE id = '" +
+          "UPDATE orders SET state = 'NEEDS_REVIEW', version = 3, redrive_count = 2, "
+          "charge_requested_at = now() - interval '3 hours', "
+          "updated_at = now() - interval '2 hours 5 minutes' WHERE id = '" +
               order_id +
               "'; INSERT INTO redrive_log (actor, rule, order_id, state_before, version_before, "
               "state_after, version_after, outcome, reason) VALUES ('controller-1', "
@@ -120,20 +120,35 @@ void ReplayAfterGatewayFault(const std::string& fault_flag, const std::string& f
   CHECK(WaitForValue(url, "SELECT state FROM orders", "PAID"));
   CHECK(gateway.LedgerOrders().size() == 1);
   CHECK(captures() == 1);
-  CHECK(WaitForValue(url,
-                     "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND completed_at "
-                     "IS NOT NULL",
-                     "1"));
+  // Consumed: the payment row left the outbox, its record says after how many attempts.
+  CHECK(WaitForValue(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment'", "0"));
+  CHECK(QueryValue(url,
+                   "SELECT concat_ws(',', event_type, attempts) FROM processed_events "
+                   "WHERE consumer = 'payment'") == "OrderCreated,1");
   CHECK(Count(url,
               "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND event_type = "
               "'PaymentSucceeded'") == 1);
 
+  // The dead letter now shows its event completed, from the record.
+  const auto shown = Ctl(url, {"dlq", "show", id});
+  INFO(shown.output);
+  CHECK(Contains(shown.output, "status        replayed at "));
+  CHECK(Contains(shown.output, "outbox row    completed, attempts 1, at "));
+  CHECK(Contains(shown.output, "(the row is gone; processed_events keeps the record)"));
+  const auto shown_json = Json(Ctl(url, {"-o", "json", "dlq", "show", id}));
+  CHECK(shown_json["outbox"]["id"].is_null());
+  CHECK(shown_json["outbox"]["status"] == "completed");
+  CHECK(shown_json["outbox"]["attempts"] == 1);
+  CHECK(shown_json["outbox"]["completed_at"].is_string());
+
   // Replaying the same dead letter again enqueues nothing and charges nothing.
   const auto again = Json(Ctl(url, {"-o", "json", "dlq", "replay", id, "--reason", "again"}));
   CHECK(again["results"][0]["outcome"] == "skipped");
+  CHECK(Contains(again["results"][0]["detail"].get<std::string>(), "already replayed"));
   SleepFor(500ms);
   CHECK(captures() == 1);
-  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment'") == 1);
+  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment'") == 0);
+  CHECK(Count(url, "SELECT count(*) FROM processed_events WHERE consumer = 'payment'") == 1);
   CHECK(QueryValue(url, "SELECT state FROM orders") == "PAID");
 }
 
@@ -267,9 +282,9 @@ TEST_CASE("redrivectl dlq replay re-enqueues a dead letter once and audits both 
   // The original row is claimable again, with a fresh set of attempts.
   CHECK(QueryValue(url,
                    "SELECT concat_ws(',', dead_at IS NULL, attempts, last_error IS NULL, "
-                   "claimed_by IS NULL, available_at <= now(), completed_at IS NULL) "
+                   "claimed_by IS NULL, available_at <= now()) "
                    "FROM outbox WHERE event_id = '" +
-                       event_id + "'") == "t,0,t,t,t,t");
+                       event_id + "'") == "t,0,t,t,t");
   CHECK(QueryValue(
             url, "SELECT replayed_at IS NOT NULL FROM dead_letter_events WHERE id = " + id) == "t");
   CHECK(QueryValue(url,
@@ -317,18 +332,52 @@ TEST_CASE("redrivectl dlq replay re-enqueues a dead letter once and audits both 
         "operator:ci-user");
 }
 
-TEST_CASE("redrivectl dlq replay skips a dead letter whose event is already completed") {
+TEST_CASE(
+    "redrivectl dlq replay skips a dead letter whose event is already completed, and dlq show "
+    "says so") {
   MigratedDatabase database;
   const std::string url = database.Url();
   const std::string id = SeedDeadLetter(url, "webhook", "max_attempts", "1 hour");
-  Execute(url, "UPDATE outbox SET dead_at = NULL, completed_at = now()");
+  // The event was consumed all the same (a hand edit, or a bug: what the consistency check
+  // completed_and_dead_lettered reports): its row is gone, its record is there.
+  Execute(url, "UPDATE outbox SET dead_at = NULL");
+  REQUIRE(CompleteOutboxRows(url, "true") == 1);
+  REQUIRE(Count(url, "SELECT count(*) FROM outbox") == 0);
+  const std::string detail = "its event is completed: discard the dead letter instead";
+
+  const auto dry =
+      Json(Ctl(url, {"-o", "json", "dlq", "replay", id, "--reason", "x", "--dry-run"}));
+  CHECK(dry["results"][0]["outcome"] == "skipped");
+  CHECK(dry["results"][0]["detail"] == detail);
 
   const auto result = Json(Ctl(url, {"-o", "json", "dlq", "replay", id, "--reason", "x"}));
   CHECK(result["results"][0]["outcome"] == "skipped");
-  CHECK(Contains(result["results"][0]["detail"].get<std::string>(), "completed"));
+  CHECK(result["results"][0]["detail"] == detail);
+  CHECK(result["summary"]["applied"] == 0);
+  // Not re-created: the event would be delivered a second time.
+  CHECK(Count(url, "SELECT count(*) FROM outbox") == 0);
+  CHECK(Count(url, "SELECT count(*) FROM processed_events") == 1);
   CHECK(QueryValue(url, "SELECT replayed_at IS NULL FROM dead_letter_events") == "t");
-  CHECK(QueryValue(url, "SELECT completed_at IS NOT NULL FROM outbox") == "t");
-  CHECK(QueryValue(url, "SELECT outcome FROM redrive_log") == "skipped");
+  CHECK(QueryValue(url, "SELECT concat_ws('|', outcome, reason) FROM redrive_log") ==
+        "skipped|x (skipped: " + detail + ")");
+
+  const auto text = Ctl(url, {"dlq", "show", id});
+  INFO(text.output);
+  CHECK(text.exit_code == 0);
+  CHECK(Contains(text.output, "outbox row    completed, attempts 5, at "));
+  CHECK(Contains(text.output, "(the row is gone; processed_events keeps the record)"));
+  const auto shown = Json(Ctl(url, {"-o", "json", "dlq", "show", id}));
+  CHECK(shown["outbox"]["id"].is_null());
+  CHECK(shown["outbox"]["status"] == "completed");
+  CHECK(shown["outbox"]["attempts"] == 5);
+  CHECK(shown["outbox"]["completed_at"].is_string());
+  CHECK(shown["outbox"]["available_at"].is_null());  // a consumed event is available no more
+  CHECK(shown["outbox"]["dead_at"].is_null());
+  CHECK(shown["dead_letter"]["status"] == "open");
+
+  // Discarding is the way out.
+  const auto discard = Json(Ctl(url, {"-o", "json", "dlq", "discard", id, "--reason", "done"}));
+  CHECK(discard["results"][0]["outcome"] == "applied");
 }
 
 TEST_CASE("redrivectl dlq replay re-creates an outbox row that was deleted by hand") {
@@ -337,6 +386,15 @@ TEST_CASE("redrivectl dlq replay re-creates an outbox row that was deleted by ha
   const std::string id = SeedDeadLetter(url, "webhook", "max_attempts", "1 hour", "",
                                         R"({"order_id": "x", "status": "succeeded"})");
   Execute(url, "DELETE FROM outbox");
+  // Another consumer's record of the same event id says nothing about this consumer's.
+  Execute(url,
+          "INSERT INTO processed_events (event_id, consumer) SELECT event_id, 'payment' FROM "
+          "dead_letter_events");
+
+  const auto shown = Ctl(url, {"dlq", "show", id});
+  INFO(shown.output);
+  CHECK(Contains(shown.output, "outbox row    gone (a replay re-creates it from the dead letter)"));
+  CHECK(Json(Ctl(url, {"-o", "json", "dlq", "show", id}))["outbox"].is_null());
 
   const auto result = Json(Ctl(url, {"-o", "json", "dlq", "replay", id, "--reason", "x"}));
   CHECK(result["results"][0]["outcome"] == "applied");

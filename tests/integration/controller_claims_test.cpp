@@ -6,9 +6,13 @@
 
 #include <memory>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "controller/reconcilers/expired_claims_reconciler.hpp"
+#include "core/pg/claim_head.hpp"
+#include "core/pg/claim_recovery.hpp"
 #include "core/pg/leader_lease.hpp"
+#include "core/pg/outbox_store.hpp"
 #include "tests/support/controller_harness.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/process.hpp"
@@ -46,11 +50,15 @@ std::string Row(const std::string& url, const std::string& id, const std::string
   return QueryValue(url, "SELECT " + columns + " FROM outbox WHERE id = " + id);
 }
 
-// Every column a recovery could change, for "nothing changed" checks.
+// Every column a recovery could change, and the completions (a completed row leaves the
+// outbox for processed_events), for "nothing changed" checks.
 std::string OutboxSnapshot(const std::string& url) {
   return QueryValue(url,
                     "SELECT string_agg(concat_ws('|', id, claimed_by, claimed_until, available_at, "
-                    "attempts, completed_at, dead_at, last_error), ';' ORDER BY id) FROM outbox");
+                    "attempts, dead_at, last_error), ';' ORDER BY id) FROM outbox") +
+         QueryValue(url,
+                    "SELECT string_agg(concat_ws('|', event_id, consumer), ';' ORDER BY "
+                    "event_id) FROM processed_events");
 }
 
 int Count(const std::string& url, const std::string& sql) {
@@ -71,8 +79,9 @@ TEST_CASE("an expired claim is released with backoff and audited") {
   CHECK(result.acted == 1);
   CHECK(result.conflicts == 0);
   CHECK(Row(h.url, id,
-            "claimed_by IS NULL AND claimed_until IS NULL AND completed_at IS NULL AND "
-            "dead_at IS NULL AND attempts = 2") == "t");
+            "claimed_by IS NULL AND claimed_until IS NULL AND dead_at IS NULL AND "
+            "attempts = 2") == "t");
+  CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 0);
   CHECK(Row(h.url, id, "last_error").find("lease of worker-gone expired") != std::string::npos);
   // backoff(2 attempts, base 500 ms, jitter 0.5) = 500 ms after the recovery's now(), which is
   // also the audit row's time: the same transaction.
@@ -102,8 +111,8 @@ TEST_CASE("a claim whose attempts are spent is dead-lettered with reason max_att
 
   CHECK_FALSE(result.error);
   CHECK(result.acted == 1);
-  CHECK(Row(h.url, id, "dead_at IS NOT NULL AND claimed_by IS NULL AND completed_at IS NULL") ==
-        "t");
+  CHECK(Row(h.url, id, "dead_at IS NOT NULL AND claimed_by IS NULL") == "t");
+  CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 0);
   CHECK(
       QueryValue(h.url,
                  "SELECT concat_ws('|', d.reason, d.attempts, d.consumer, d.event_type, "
@@ -167,12 +176,10 @@ TEST_CASE("a worker completing the row between the scan and the write wins and i
   const std::string dead_lettered = ClaimedEvent(h.url, "worker-slow", "-5 seconds", 2);
 
   ExpiredClaimsReconciler reconciler;
-  // What the worker's pg::Complete does, landing after the controller read the claim.
+  // The worker's own completion, landing after the controller read the claim.
+  pqxx::connection worker(h.url);
   reconciler.SetBeforeWriteHookForTesting([&](const redrive::pg::RecoverableClaim& claim) {
-    Execute(h.url,
-            "UPDATE outbox SET completed_at = now(), claimed_by = NULL, "
-            "claimed_until = NULL WHERE id = " +
-                std::to_string(claim.outbox_id));
+    CHECK(redrive::pg::CompleteMany(worker, {claim.outbox_id}) == 1);
   });
   auto context = h.Context();
   const auto result = reconciler.Reconcile(context);
@@ -180,10 +187,13 @@ TEST_CASE("a worker completing the row between the scan and the write wins and i
   CHECK_FALSE(result.error);
   CHECK(result.acted == 0);
   CHECK(result.conflicts == 2);
-  for (const auto& id : {released, dead_lettered}) {
-    CHECK(Row(h.url, id, "completed_at IS NOT NULL AND dead_at IS NULL AND last_error IS NULL") ==
-          "t");
-  }
+  // Both completed as the worker left them: the rows gone, their records written, neither
+  // released nor dead-lettered by the controller.
+  CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 0);
+  CHECK(QueryValue(h.url,
+                   "SELECT string_agg(attempts::text, ',' ORDER BY attempts) FROM "
+                   "processed_events WHERE consumer = 'payment' AND event_type = 'OrderCreated' "
+                   "AND aggregate_id IS NOT NULL") == "1,2");
   CHECK(Count(h.url, "SELECT count(*) FROM dead_letter_events") == 0);
   CHECK(QueryValue(h.url, "SELECT string_agg(DISTINCT outcome, ',') FROM redrive_log") ==
         "conflict");
@@ -299,7 +309,7 @@ TEST_CASE("a SIGKILLed worker's claim is re-driven at once and its order is paid
   const auto result = reconciler.Reconcile(context);
   CHECK_FALSE(result.error);
   CHECK(result.acted == 1);
-  CHECK(QueryValue(h.url, on_event("claimed_by IS NULL AND completed_at IS NULL")) == "t");
+  CHECK(QueryValue(h.url, on_event("claimed_by IS NULL AND dead_at IS NULL")) == "t");
   CHECK(QueryValue(h.url, "SELECT rule || '|' || outcome FROM redrive_log") ==
         "dead_worker_claim|applied");
 
@@ -308,4 +318,56 @@ TEST_CASE("a SIGKILLed worker's claim is re-driven at once and its order is paid
   CHECK(WaitForValue(h.url, "SELECT state FROM orders WHERE id = '" + order + "'", "PAID", 30s));
   CHECK(gateway.LedgerOrders().at(order).at("captures").get<int>() == 1);
   CHECK(Count(h.url, "SELECT count(*) FROM outbox WHERE consumer = 'webhook'") == 1);
+}
+
+// Claimed rows have no index of their own: lease recovery reads them at the head of each
+// consumer's outbox_claimable_idx (claim_head.hpp). This puts expired claims where a large
+// live backlog surrounds them, unclaimed rows of the same consumer both ahead of them (a
+// producer's long transaction commits rows older than ones already claimed) and behind them,
+// and other consumers' rows, live, backing off and dead, and checks that each is found.
+TEST_CASE("lease recovery finds expired claims among thousands of unclaimed rows") {
+  Harness h;
+  const auto insert = [&](const std::string& consumer, int rows, const std::string& available_at,
+                          const std::string& extra_columns = "",
+                          const std::string& extra_values = "") {
+    Execute(h.url, "INSERT INTO outbox (consumer, event_type, payload, available_at" +
+                       extra_columns + ") SELECT '" + consumer + "', 'Ping', '{}', " +
+                       available_at + extra_values + " FROM generate_series(1, " +
+                       std::to_string(rows) + ")");
+  };
+  const auto claim = [&](const std::string& consumer, const std::string& available_at) {
+    return QueryValue(h.url,
+                      "INSERT INTO outbox (consumer, event_type, payload, available_at, attempts, "
+                      "claimed_by, claimed_until) VALUES ('" +
+                          consumer + "', 'Ping', '{}', " + available_at +
+                          ", 1, 'worker-gone', now() - interval '5 seconds') RETURNING id");
+  };
+  // payment: 2,000 unclaimed rows ahead of its expired claim, 5,000 behind it, 300 backing off.
+  insert("payment", 2000, "now() - interval '2 hours'");
+  const std::string payment = claim("payment", "now() - interval '1 hour'");
+  insert("payment", 5000, "now() - interval '30 minutes'");
+  insert("payment", 300, "now() + interval '1 hour'");
+  // webhook: its expired claim first, 3,000 unclaimed rows behind it.
+  const std::string webhook = claim("webhook", "now() - interval '1 hour'");
+  insert("webhook", 3000, "now() - interval '10 minutes'");
+  // noop: only unclaimed rows; archive: only dead ones (claims are never kept on dead rows).
+  insert("noop", 1000, "now() - interval '3 hours'");
+  insert("archive", 500, "now() - interval '3 hours'", ", dead_at", ", now()");
+  Execute(h.url, "ANALYZE outbox");
+  REQUIRE(7300 + 3000 + 1000 + 2 < redrive::pg::kClaimHeadRows);
+
+  const auto claims = redrive::pg::FindRecoverableClaims(h.connection, 100);
+  std::set<std::string> found;
+  for (const auto& c : claims) {
+    found.insert(c.consumer + ":" + std::to_string(c.outbox_id));
+    CHECK(c.claimed_by == "worker-gone");
+    CHECK(c.fault == redrive::pg::ClaimFault::kExpired);
+  }
+  CHECK(found == std::set<std::string>{"payment:" + payment, "webhook:" + webhook});
+
+  // And the reconciler gives both back.
+  ExpiredClaimsReconciler reconciler;
+  auto context = h.Context();
+  CHECK(reconciler.Reconcile(context).acted == 2);
+  CHECK(Count(h.url, "SELECT count(*) FROM outbox WHERE claimed_by IS NOT NULL") == 0);
 }

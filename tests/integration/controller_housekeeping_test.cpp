@@ -73,7 +73,11 @@ TEST_CASE(
           "UPDATE outbox SET created_at = now() - interval '100 seconds' WHERE id = "
           "(SELECT min(id) FROM outbox)");
   InsertOutbox(h.url, 1, "webhook", "", "");
-  InsertOutbox(h.url, 4, "webhook", ", completed_at", ", now()");
+  // Consumed events are not backlog.
+  InsertOutbox(h.url, 4, "webhook", "", "");
+  REQUIRE(CompleteOutboxRows(h.url,
+                             "id > (SELECT min(id) FROM outbox WHERE consumer = "
+                             "'webhook')") == 4);
   Execute(h.url,
           "INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, "
           "payload, reason, replayed_at) SELECT g, gen_random_uuid(), 'payment', "
@@ -101,7 +105,7 @@ TEST_CASE(
   CHECK(h.metrics.OpenOrders("PAYMENT_PENDING").Value() == 0);
   CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 0);
 
-  Execute(h.url, "UPDATE outbox SET completed_at = now()");
+  REQUIRE(CompleteOutboxRows(h.url, "true") == 4);
   auto next = h.Context();
   CHECK_FALSE(reconciler.Reconcile(next).error);
   CHECK(h.metrics.BacklogEvents("payment").Value() == 0);
@@ -150,88 +154,108 @@ TEST_CASE("a backlog older than the alert threshold is notified again on the con
   }
 }
 
-TEST_CASE("the janitor deletes only completed outbox rows and processed events past retention") {
+// processed_events rows of `consumer`, processed `age` ago (an SQL interval).
+void InsertProcessed(const std::string& url, int rows, const std::string& age,
+                     const std::string& consumer = "payment") {
+  Execute(url,
+          "INSERT INTO processed_events (event_id, consumer, processed_at, event_type, attempts, "
+          "queued_at) SELECT gen_random_uuid(), '" +
+              consumer + "', now() - interval '" + age +
+              "', 'OrderCreated', 1, now() - interval '" + age + "' FROM generate_series(1, " +
+              std::to_string(rows) + ")");
+}
+
+// Completed outbox rows are deleted at once (schema/006): the janitor trims only their
+// records, and never an outbox row, however old: what is left there is live work.
+TEST_CASE("the janitor deletes only processed events past retention and no outbox row") {
   Harness h;
   h.config.controller.retention_hours = 24;
-  InsertOutbox(h.url, 5, "payment", ", completed_at", ", now() - interval '48 hours'");
-  InsertOutbox(h.url, 1, "payment", ", completed_at", ", now() - interval '1 hour'");
+  // Old live rows: pending, claimed, backing off and dead.
   InsertOutbox(h.url, 1, "payment", ", created_at", ", now() - interval '48 hours'");
+  InsertOutbox(h.url, 1, "payment", ", created_at, claimed_by, claimed_until",
+               ", now() - interval '48 hours', 'worker-1', now() + interval '1 minute'");
+  InsertOutbox(h.url, 1, "payment", ", created_at, available_at",
+               ", now() - interval '48 hours', now() + interval '1 hour'");
   InsertOutbox(h.url, 1, "payment", ", dead_at, created_at",
                ", now() - interval '48 hours', now() - interval '48 hours'");
+  // Records past retention: three written as a worker writes them, two older ones without
+  // the columns of schema 006; and one inside retention.
+  InsertOutbox(h.url, 3, "webhook", "", "");
+  REQUIRE(CompleteOutboxRows(h.url, "consumer = 'webhook'") == 3);
+  Execute(h.url, "UPDATE processed_events SET processed_at = now() - interval '48 hours'");
   Execute(h.url,
           "INSERT INTO processed_events (event_id, consumer, processed_at) SELECT "
-          "gen_random_uuid(), 'payment', now() - CASE WHEN g <= 4 THEN interval '48 hours' "
-          "ELSE interval '1 hour' END FROM generate_series(1, 5) g");
+          "gen_random_uuid(), 'payment', now() - interval '48 hours' FROM generate_series(1, 2)");
+  InsertProcessed(h.url, 1, "1 hour");
+  const std::string outbox_before = Snapshot(h.url, "outbox");
 
   redrive::controller::JanitorReconciler reconciler({.batch_size = 2, .max_batches_per_table = 10});
   auto context = h.Context();
   const auto result = reconciler.Reconcile(context);
 
   CHECK_FALSE(result.error);
-  CHECK(result.acted == 9);
-  CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 3);
-  CHECK(Count(h.url,
-              "SELECT count(*) FROM outbox WHERE completed_at < now() - interval '24 hours'") == 0);
-  CHECK(Count(h.url, "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL") == 1);
-  CHECK(Count(h.url,
-              "SELECT count(*) FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL") == 1);
+  CHECK(result.acted == 5);
+  CHECK(Snapshot(h.url, "outbox") == outbox_before);
+  CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 4);
   CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 1);
-  CHECK(h.metrics.JanitorDeleted("outbox").Value() == 5);
-  CHECK(h.metrics.JanitorDeleted("processed_events").Value() == 4);
-  // One audit row per batch that deleted something: outbox 2+2+1, processed_events 2+2.
+  CHECK(Count(h.url,
+              "SELECT count(*) FROM processed_events WHERE processed_at > now() - "
+              "interval '2 hours'") == 1);
+  CHECK(h.metrics.JanitorDeleted("processed_events").Value() == 5);
+  CHECK(h.metrics.JanitorDeleted("outbox").Value() == 0);
+  // One audit row per batch that deleted something: processed_events 2+2+1.
   CHECK(Count(h.url,
               "SELECT count(*) FROM redrive_log WHERE rule = 'janitor' AND "
-              "outcome = 'applied' AND NOT dry_run") == 5);
+              "outcome = 'applied' AND NOT dry_run") == 3);
+  CHECK(Count(h.url, "SELECT count(*) FROM redrive_log WHERE reason LIKE '%outbox%'") == 0);
 
   auto again = h.Context();
   CHECK(reconciler.Reconcile(again).acted == 0);
-  CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 5);
+  CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 3);
+  CHECK(Snapshot(h.url, "outbox") == outbox_before);
 }
 
 TEST_CASE("the janitor's work per cycle is bounded and the rest waits for the next cycle") {
   Harness h;
   h.config.controller.retention_hours = 24;
-  InsertOutbox(h.url, 5, "payment", ", completed_at", ", now() - interval '48 hours'");
+  InsertProcessed(h.url, 5, "48 hours");
 
   redrive::controller::JanitorReconciler reconciler({.batch_size = 2, .max_batches_per_table = 2});
   auto context = h.Context();
   CHECK(reconciler.Reconcile(context).acted == 4);
-  CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 1);
+  CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 1);
   auto next = h.Context();
   CHECK(reconciler.Reconcile(next).acted == 1);
-  CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 0);
+  CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 0);
 }
 
 TEST_CASE("the janitor in dry run counts what would go and deletes nothing") {
   Harness h;
   h.config.controller.retention_hours = 24;
-  InsertOutbox(h.url, 5, "payment", ", completed_at", ", now() - interval '48 hours'");
-  Execute(h.url,
-          "INSERT INTO processed_events (event_id, consumer, processed_at) SELECT "
-          "gen_random_uuid(), 'payment', now() - interval '48 hours' "
-          "FROM generate_series(1, 4)");
+  // Old outbox rows are live work, never counted.
+  InsertOutbox(h.url, 5, "payment", ", created_at", ", now() - interval '48 hours'");
+  InsertProcessed(h.url, 4, "48 hours");
 
   redrive::controller::JanitorReconciler reconciler({.batch_size = 2, .max_batches_per_table = 10});
   auto context = h.Context(/*dry_run=*/true);
   const auto result = reconciler.Reconcile(context);
 
   CHECK_FALSE(result.error);
-  CHECK(result.acted == 9);
+  CHECK(result.acted == 4);
   CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 5);
   CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 4);
-  CHECK(h.metrics.JanitorDeleted("outbox").Value() == 0);
+  CHECK(h.metrics.JanitorDeleted("processed_events").Value() == 0);
   CHECK(QueryValue(h.url,
                    "SELECT string_agg(reason, ',' ORDER BY id) FROM redrive_log "
                    "WHERE dry_run AND outcome = 'dry_run'") ==
-        "would delete 5 outbox rows past retention,would delete 4 processed_events rows past "
-        "retention");
-  CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 2);
+        "would delete 4 processed_events rows past retention");
+  CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 1);
 }
 
 TEST_CASE("a janitor whose lease was taken over deletes nothing") {
   Harness h;
   h.config.controller.retention_hours = 24;
-  InsertOutbox(h.url, 3, "payment", ", completed_at", ", now() - interval '48 hours'");
+  InsertProcessed(h.url, 3, "48 hours");
   Execute(h.url, "UPDATE controller_leases SET expires_at = now() - interval '1 second'");
   TakeLease(h.connection, "controller-other");
 
@@ -240,7 +264,7 @@ TEST_CASE("a janitor whose lease was taken over deletes nothing") {
   const auto result = reconciler.Reconcile(context);
   REQUIRE(result.error);
   CHECK(result.error->find("fenced") != std::string::npos);
-  CHECK(Count(h.url, "SELECT count(*) FROM outbox") == 3);
+  CHECK(Count(h.url, "SELECT count(*) FROM processed_events") == 3);
   CHECK(Count(h.url, "SELECT count(*) FROM redrive_log") == 0);
 }
 
@@ -260,15 +284,30 @@ TEST_CASE("the consistency checks count each class of violation and fix nothing"
     Execute(url, "UPDATE outbox SET " + set + " WHERE aggregate_id = '" + order_id + "'");
   };
 
-  // completed_and_dead_lettered: a row both completed and dead; an open dead letter whose row
-  // was completed. A replayed dead letter of a completed row is fine.
-  InsertOutbox(url, 1, "payment", ", completed_at, dead_at", ", now(), now()");
-  InsertOutbox(url, 2, "webhook", ", completed_at", ", now()");
+  // completed_and_dead_lettered: an open dead letter whose event was consumed (it has a
+  // processed_events row), for four webhook events completed as a worker completes them:
+  // two open dead letters count, a replayed one and a discarded one do not. Nor does an open
+  // dead letter of a dead row whose event another consumer consumed.
+  InsertOutbox(url, 5, "webhook", "", "");
   Execute(url,
           "INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, "
-          "payload, reason, replayed_at) SELECT id, event_id, consumer, event_type, payload, "
-          "'max_attempts', CASE WHEN id = (SELECT max(id) FROM outbox) THEN now() END "
-          "FROM outbox WHERE consumer = 'webhook'");
+          "payload, reason, replayed_at, discarded_at) SELECT id, event_id, consumer, "
+          "event_type, payload, 'max_attempts', "
+          "CASE WHEN id = (SELECT max(id) FROM outbox WHERE consumer = 'webhook') THEN now() END, "
+          "CASE WHEN id = (SELECT max(id) - 1 FROM outbox WHERE consumer = 'webhook') "
+          "THEN now() END FROM outbox WHERE consumer = 'webhook' AND id > (SELECT min(id) FROM "
+          "outbox WHERE consumer = 'webhook')");
+  REQUIRE(CompleteOutboxRows(url,
+                             "consumer = 'webhook' AND id > (SELECT min(id) FROM outbox "
+                             "WHERE consumer = 'webhook')") == 4);
+  // The fifth webhook event is dead for webhook and consumed by payment.
+  Execute(url,
+          "UPDATE outbox SET dead_at = now() WHERE consumer = 'webhook';"
+          "INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, payload, "
+          "reason) SELECT id, event_id, consumer, event_type, payload, 'max_attempts' FROM outbox "
+          "WHERE consumer = 'webhook';"
+          "INSERT INTO processed_events (event_id, consumer) SELECT event_id, 'payment' FROM "
+          "outbox WHERE consumer = 'webhook'");
 
   // settled_order_with_pending_payment: PAID and FAILED with a payment event pending for 10
   // minutes; a PAID one whose event is young does not count yet.
@@ -283,8 +322,8 @@ TEST_CASE("the consistency checks count each class of violation and fix nothing"
   order("CREATED", "10 minutes");
   payment_event(order("CREATED", "1 second"), "dead_at = now()");
 
-  const auto before =
-      Snapshot(url, "orders") + Snapshot(url, "outbox") + Snapshot(url, "dead_letter_events");
+  const auto before = Snapshot(url, "orders") + Snapshot(url, "outbox") +
+                      Snapshot(url, "dead_letter_events") + Snapshot(url, "processed_events");
   redrive::controller::ConsistencyReconciler reconciler;
   auto context = h.Context();
   const auto result = reconciler.Reconcile(context);
@@ -295,12 +334,15 @@ TEST_CASE("the consistency checks count each class of violation and fix nothing"
   CHECK(h.metrics.ConsistencyViolations("settled_order_with_pending_payment").Value() == 2);
   CHECK(h.metrics.ConsistencyViolations("created_orphan").Value() == 2);
   CHECK(h.metrics.StuckOrders("created_orphan").Value() == 2);
-  CHECK(Snapshot(url, "orders") + Snapshot(url, "outbox") + Snapshot(url, "dead_letter_events") ==
+  CHECK(Snapshot(url, "orders") + Snapshot(url, "outbox") + Snapshot(url, "dead_letter_events") +
+            Snapshot(url, "processed_events") ==
         before);
   CHECK(Count(url, "SELECT count(*) FROM redrive_log") == 0);
 
   // Once the rows are repaired the gauges go back to zero.
-  Execute(url, "DELETE FROM dead_letter_events; DELETE FROM outbox; DELETE FROM orders");
+  Execute(url,
+          "DELETE FROM dead_letter_events; DELETE FROM outbox; DELETE FROM orders; "
+          "DELETE FROM processed_events");
   auto next = h.Context();
   CHECK_FALSE(reconciler.Reconcile(next).error);
   CHECK(h.metrics.ConsistencyViolations("completed_and_dead_lettered").Value() == 0);
@@ -311,12 +353,26 @@ TEST_CASE("the consistency checks count each class of violation and fix nothing"
 TEST_CASE("every controller scan is served by its partial index in a large database") {
   MigratedDatabase database;
   const std::string url = database.Url();
-  // The rows that do not matter (inside retention), then a few that do.
+  // The rows that do not matter (inside retention), then a few that do. Consumed events are
+  // records, not outbox rows; what piles up in the outbox itself is dead rows, which stay:
+  // here the webhook events of 50,000 settled orders that a gone subscriber rejected, their
+  // dead letters discarded.
   SeedSettledHistory(url, 200000, /*with_audit_rows=*/false);
+  Execute(url, R"sql(
+    INSERT INTO outbox (consumer, event_type, aggregate_id, payload, attempts, last_error,
+                        created_at, available_at, dead_at)
+    SELECT 'webhook', 'PaymentSucceeded', id, '{}', 1, 'subscriber_410',
+           now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
+    FROM orders LIMIT 50000;
+    INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, aggregate_id,
+                                    payload, reason, attempts, discarded_at)
+    SELECT id, event_id, consumer, event_type, aggregate_id, payload, 'subscriber_410', 1, now()
+    FROM outbox;
+  )sql");
   for (int i = 0; i < 20; ++i) PlaceOrder(url);
   Execute(url, R"sql(
     UPDATE outbox SET claimed_by = 'worker-1', claimed_until = now() + interval '30 seconds'
-    WHERE id IN (SELECT id FROM outbox WHERE completed_at IS NULL LIMIT 10);
+    WHERE id IN (SELECT id FROM outbox WHERE dead_at IS NULL LIMIT 10);
     UPDATE orders SET state = 'NEEDS_REVIEW' WHERE id IN (SELECT id FROM orders LIMIT 3);
     ANALYZE;
   )sql");

@@ -27,7 +27,7 @@ bool IsLeader(const ControllerProcess& controller) {
 void MakeNeverSentStuckOrders(const std::string& url, int count) {
   Execute(url, "SELECT place_order('stuck', 500, 'USD') FROM generate_series(1, " +
                    std::to_string(count) + ")");
-  Execute(url, "UPDATE outbox SET completed_at = now() WHERE consumer = 'payment'");
+  REQUIRE(CompleteOutboxRows(url, "consumer = 'payment'") == count);
   Execute(url,
           "UPDATE orders SET state = 'PAYMENT_PENDING', version = version + 1, "
           "updated_at = now() - interval '10 minutes'");
@@ -140,8 +140,7 @@ TEST_CASE("the re-drive budget caps a backlog of 10,000 stuck orders per cycle")
   REQUIRE(status.has_value());
   CHECK(*status == 0);
   CHECK(Count(url, "SELECT count(*) FROM orders WHERE redrive_count = 1") == 100);
-  CHECK(Count(url,
-              "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND completed_at IS NULL") ==
+  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND dead_at IS NULL") ==
         100);
   CHECK(
       Count(

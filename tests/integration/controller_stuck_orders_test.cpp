@@ -40,9 +40,21 @@ std::string OrderValue(const std::string& url, const std::string& order,
   return QueryValue(url, "SELECT " + column + " FROM orders WHERE id = " + Quoted(order));
 }
 
+// The order's payment events, live (in the outbox) or consumed (in processed_events).
 int PaymentEvents(const std::string& url, const std::string& order) {
-  return Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND aggregate_id = " +
-                        Quoted(order));
+  return Count(
+      url, "SELECT (SELECT count(*) FROM outbox WHERE consumer = 'payment' AND aggregate_id = " +
+               Quoted(order) +
+               ") + (SELECT count(*) FROM processed_events WHERE consumer = 'payment' AND "
+               "aggregate_id = " +
+               Quoted(order) + ")");
+}
+
+// Every event queued so far, live or consumed.
+int AllEvents(const std::string& url, const std::string& consumer = "payment") {
+  return Count(url, "SELECT (SELECT count(*) FROM outbox WHERE consumer = '" + consumer +
+                        "') + (SELECT count(*) FROM processed_events WHERE consumer = '" +
+                        consumer + "')");
 }
 
 int AuditRows(const std::string& url, const std::string& where = "true") {
@@ -54,13 +66,16 @@ struct StuckOrderSpec {
   int redrive_count = 0;
   std::string charge_requested_ago = "5 minutes";
   std::string untouched_for = "10 minutes";
+  bool event_completed = true;  // false: the payment event is left in the outbox
 };
 
 // An order a payment worker left behind: PAYMENT_PENDING, its payment event completed, not
 // touched for a while (a write that sets updated_at keeps it).
 std::string MakeStuckOrder(const std::string& url, const StuckOrderSpec& spec = {}) {
   const std::string order = PlaceOrder(url);
-  Execute(url, "UPDATE outbox SET completed_at = now() WHERE aggregate_id = " + Quoted(order));
+  if (spec.event_completed) {
+    REQUIRE(CompleteOutboxRows(url, "aggregate_id = " + Quoted(order)) == 1);
+  }
   Execute(url,
           "UPDATE orders SET state = 'PAYMENT_PENDING', version = version + 1, "
           "redrive_count = " +
@@ -190,7 +205,7 @@ TEST_CASE("a stuck order that was never sent is re-emitted to the payment worker
   CHECK(PaymentEvents(url, order) == 2);
   const std::string event_id =
       QueryValue(url,
-                 "SELECT event_id FROM outbox WHERE consumer = 'payment' AND completed_at IS NULL "
+                 "SELECT event_id FROM outbox WHERE consumer = 'payment' AND dead_at IS NULL "
                  "AND event_type = 'OrderCreated' AND aggregate_id = " +
                      Quoted(order));
   REQUIRE_FALSE(event_id.empty());
@@ -347,7 +362,8 @@ TEST_CASE(
 
   Execute(url, "UPDATE orders SET updated_at = now() - interval '1 hour'");
   CHECK(harness.Run().acted == 0);
-  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment'") == 2);
+  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment'") == 0);
+  CHECK(AllEvents(url) == 2);
   CHECK(AuditRows(url) == 2);
 }
 
@@ -382,21 +398,19 @@ TEST_CASE("an order whose payment event is still pending is not stuck") {
   GatewaySim gateway;
   const std::string url = database.Url();
   StuckOrdersHarness harness(url, gateway.Url());
-  const std::string waiting = MakeStuckOrder(url);
+  const std::string waiting = MakeStuckOrder(url, {.event_completed = false});
+  Execute(url, "UPDATE outbox SET available_at = now() + interval '1 hour' WHERE aggregate_id = " +
+                   Quoted(waiting));
+  const std::string claimed =
+      MakeStuckOrder(url, {.charge_requested = true, .event_completed = false});
   Execute(url,
-          "UPDATE outbox SET completed_at = NULL, available_at = now() + interval '1 hour' "
-          "WHERE aggregate_id = " +
-              Quoted(waiting));
-  const std::string claimed = MakeStuckOrder(url, {.charge_requested = true});
-  Execute(url,
-          "UPDATE outbox SET completed_at = NULL, claimed_by = 'worker-1', "
+          "UPDATE outbox SET claimed_by = 'worker-1', "
           "claimed_until = now() + interval '1 minute' WHERE aggregate_id = " +
               Quoted(claimed));
   const std::string recent = MakeStuckOrder(url, {.untouched_for = "5 seconds"});
   // A dead-lettered payment event will never be handled: that order is stuck.
-  const std::string dead = MakeStuckOrder(url);
-  Execute(url, "UPDATE outbox SET completed_at = NULL, dead_at = now() WHERE aggregate_id = " +
-                   Quoted(dead));
+  const std::string dead = MakeStuckOrder(url, {.event_completed = false});
+  Execute(url, "UPDATE outbox SET dead_at = now() WHERE aggregate_id = " + Quoted(dead));
 
   const auto result = harness.Run();
   CHECK(result.acted == 1);
@@ -469,7 +483,9 @@ TEST_CASE(
   CHECK(Count(url,
               "SELECT count(*) FROM orders WHERE state = 'PAYMENT_PENDING' AND "
               "redrive_count = 0") == 2);
-  CHECK(Count(url, "SELECT count(*) FROM outbox") == 2);
+  CHECK(Count(url, "SELECT count(*) FROM outbox") == 0);
+  CHECK(AllEvents(url) == 2);
+  CHECK(AllEvents(url, "webhook") == 0);
   CHECK(harness.Redrives("reemit_payment", "fenced") + harness.Redrives("mark_paid", "fenced") ==
         1);
 }
@@ -493,7 +509,9 @@ TEST_CASE("dry run decides every stuck order and writes only dry-run audit rows"
   CHECK(QueryValue(url,
                    "SELECT string_agg(concat_ws('|', id, state, version, redrive_count, "
                    "updated_at), ',' ORDER BY id) FROM orders") == before);
-  CHECK(Count(url, "SELECT count(*) FROM outbox") == 3);
+  CHECK(Count(url, "SELECT count(*) FROM outbox") == 0);
+  CHECK(AllEvents(url) == 3);
+  CHECK(AllEvents(url, "webhook") == 0);
   CHECK(AuditRows(url) == 3);
   CHECK(AuditRows(url, "dry_run AND outcome = 'dry_run' AND event_id IS NULL") == 3);
   CHECK(QueryValue(url, "SELECT state_after || '|' || reason FROM redrive_log WHERE order_id = " +

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "core/pg/migrations.hpp"
 #include "tests/support/pg_cluster.hpp"
@@ -126,7 +127,7 @@ TEST_CASE("place_order writes the order and its payment event together") {
   CHECK(order[4].as<bool>());
 
   const auto event = tx.exec_params(
-      "SELECT consumer, event_type, payload->>'order_id', attempts, completed_at IS NULL, "
+      "SELECT consumer, event_type, payload->>'order_id', attempts, dead_at IS NULL, "
       "claimed_by IS NULL FROM outbox WHERE aggregate_id = $1",
       order_id);
   REQUIRE(event.size() == 1);
@@ -182,7 +183,7 @@ TEST_CASE("an outbox row needs only event_id, consumer, event_type and payload")
   const auto row = tx.exec1(
       "INSERT INTO outbox (event_id, consumer, event_type, payload) "
       "VALUES (gen_random_uuid(), 'webhook', 'Ping', '{}') "
-      "RETURNING attempts, available_at <= now(), claimed_by IS NULL, completed_at IS NULL");
+      "RETURNING attempts, available_at <= now(), claimed_by IS NULL, dead_at IS NULL");
   CHECK(row[0].as<int>() == 0);
   CHECK(row[1].as<bool>());
   CHECK(row[2].as<bool>());
@@ -288,4 +289,99 @@ TEST_CASE("every order write moves updated_at so stuck means untouched") {
   CHECK(tx.exec_params1("SELECT updated_at > now() - interval '1 minute' FROM orders WHERE id = $1",
                         order_id)[0]
             .as<bool>());
+}
+
+namespace {
+
+// The embedded migrations up to `version`: a database as an older binary left it.
+std::vector<redrive::pg::Migration> MigrationsUpTo(int version) {
+  std::vector<redrive::pg::Migration> older;
+  for (const auto& migration : redrive::pg::EmbeddedMigrations()) {
+    if (migration.version <= version) older.push_back(migration);
+  }
+  return older;
+}
+
+std::string Text(pqxx::connection& connection, const std::string& sql) {
+  pqxx::read_transaction tx(connection);
+  const auto row = tx.exec1(sql);
+  return row[0].is_null() ? "" : row[0].as<std::string>();
+}
+
+}  // namespace
+
+// Migration 006 (the live outbox) on a database with history: completed rows leave the
+// outbox for their processed_events record, which gains the row's order, type, attempts and
+// queueing time; live and dead rows stay as they were.
+TEST_CASE("migration 006 moves completed outbox rows into processed_events") {
+  TestDatabase database;
+  pqxx::connection connection(database.Url());
+  const auto before = redrive::pg::Migrate(connection, MigrationsUpTo(5));
+  REQUIRE(before.current_version == 5);
+  {
+    pqxx::work tx(connection);
+    tx.exec0(R"sql(
+      INSERT INTO outbox (id, event_id, consumer, event_type, aggregate_id, payload, attempts,
+                          available_at, claimed_by, claimed_until, completed_at, dead_at,
+                          created_at)
+      VALUES
+        -- completed, with the idempotency record the worker wrote along with its effect
+        (1, '00000000-0000-4000-8000-000000000001', 'payment', 'OrderCreated',
+         '10000000-0000-4000-8000-000000000001', '{}', 2, now(), NULL, NULL,
+         '2024-01-02 00:00:00+00', NULL, '2024-01-01 00:00:00+00'),
+        -- completed, its record already trimmed by the janitor
+        (2, '00000000-0000-4000-8000-000000000002', 'webhook', 'PaymentSucceeded',
+         '10000000-0000-4000-8000-000000000002', '{}', 1, now(), NULL, NULL,
+         '2024-01-03 00:00:00+00', NULL, '2024-01-01 12:00:00+00'),
+        -- pending, claimed and dead: live work, left alone
+        (3, '00000000-0000-4000-8000-000000000003', 'payment', 'OrderCreated',
+         '10000000-0000-4000-8000-000000000003', '{}', 0, now(), NULL, NULL, NULL, NULL, now()),
+        (4, '00000000-0000-4000-8000-000000000004', 'payment', 'OrderCreated', NULL, '{}', 1,
+         now(), 'worker-1', now() + interval '30 seconds', NULL, NULL, now()),
+        (5, '00000000-0000-4000-8000-000000000005', 'webhook', 'PaymentFailed', NULL, '{}', 3,
+         now(), NULL, NULL, NULL, now(), now());
+      INSERT INTO processed_events (event_id, consumer, processed_at) VALUES
+        ('00000000-0000-4000-8000-000000000001', 'payment', '2024-01-02 00:00:01+00'),
+        -- a record whose outbox row the janitor already trimmed: nothing more is known
+        ('00000000-0000-4000-8000-000000000009', 'payment', '2024-01-01 00:00:00+00');
+    )sql");
+    tx.commit();
+  }
+
+  const auto report = redrive::pg::Migrate(connection);
+  CHECK(report.applied == std::vector<int>{6});
+
+  CHECK(Text(connection, "SELECT string_agg(id::text, ',' ORDER BY id) FROM outbox") == "3,4,5");
+  CHECK(Text(connection,
+             "SELECT string_agg(concat_ws('|', id, attempts, claimed_by, dead_at IS NOT NULL), "
+             "',' ORDER BY id) FROM outbox") == "3|0|f,4|1|worker-1|f,5|3|t");
+  // The record written with the effect keeps its time; the trimmed one is written again from
+  // the row, completed when the row was.
+  CHECK(Text(connection,
+             "SELECT string_agg(concat_ws('|', right(event_id::text, 1), consumer, "
+             "processed_at AT TIME ZONE 'UTC', right(aggregate_id::text, 1), event_type, "
+             "attempts, queued_at AT TIME ZONE 'UTC'), ',' ORDER BY event_id) FROM "
+             "processed_events") ==
+        "1|payment|2024-01-02 00:00:01|1|OrderCreated|2|2024-01-01 00:00:00,"
+        "2|webhook|2024-01-03 00:00:00|2|PaymentSucceeded|1|2024-01-01 12:00:00,"
+        "9|payment|2024-01-01 00:00:00");
+
+  // The contract of schema 006: no completed_at, the indexes of the live outbox (none of
+  // which mentions a column a claim writes, so claims are HOT updates), room on every page.
+  CHECK(Text(connection,
+             "SELECT count(*) FROM information_schema.columns WHERE table_name = 'outbox' AND "
+             "column_name = 'completed_at'") == "0");
+  CHECK(Text(connection,
+             "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE "
+             "tablename = 'outbox'") ==
+        "outbox_aggregate_idx,outbox_claimable_idx,outbox_event_consumer_key,"
+        "outbox_pending_idx,outbox_pkey");
+  CHECK(Text(connection,
+             "SELECT count(*) FROM pg_indexes WHERE tablename = 'outbox' AND (indexdef LIKE "
+             "'%claimed_by%' OR indexdef LIKE '%claimed_until%' OR indexdef LIKE '%attempts%')") ==
+        "0");
+  CHECK(Text(connection, "SELECT reloptions::text FROM pg_class WHERE relname = 'outbox'") ==
+        "{fillfactor=40}");
+  CHECK(Text(connection, "SELECT to_regclass('processed_events_aggregate_idx') IS NOT NULL") ==
+        "t");
 }

@@ -50,11 +50,17 @@ TEST_CASE("the payment worker charges every order once and queues its webhook ev
 
   PlaceOrders(database.Url(), 25);
   CHECK(WaitForValue(database.Url(), "SELECT count(*) FROM orders WHERE state = 'PAID'", "25"));
-  CHECK(Count(database.Url(),
-              "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND "
-              "completed_at IS NOT NULL AND claimed_by IS NULL") == 25);
+  // Completed: the outbox rows are gone and each has its record, with what the row held (the
+  // order and its event are written in one transaction, so it was queued when the order was
+  // created).
+  CHECK(Count(database.Url(), "SELECT count(*) FROM outbox WHERE consumer = 'payment'") == 0);
   CHECK(Count(database.Url(), "SELECT count(*) FROM processed_events WHERE consumer = 'payment'") ==
         25);
+  CHECK(Count(database.Url(),
+              "SELECT count(*) FROM processed_events p JOIN orders o ON o.id = p.aggregate_id "
+              "WHERE p.consumer = 'payment' AND p.event_type = 'OrderCreated' AND "
+              "p.attempts = 1 AND p.queued_at = o.created_at AND "
+              "p.processed_at >= p.queued_at") == 25);
   CHECK(Count(database.Url(),
               "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND "
               "event_type = 'PaymentSucceeded'") == 25);
@@ -186,7 +192,11 @@ TEST_CASE("the circuit breaker stops claiming while the gateway fails and closes
       [&] { return worker.Metric("redrive_circuit_breaker_state{target=\"gateway\"}") == 2; }));
   // While open it probes about once a second instead of burning every order's attempts.
   SleepFor(2500ms);
-  const int attempts = Count(url, "SELECT sum(attempts) FROM outbox WHERE consumer = 'payment'");
+  // Live rows and the records of completed ones: a completed row takes its attempts along.
+  const int attempts =
+      Count(url,
+            "SELECT (SELECT coalesce(sum(attempts), 0) FROM outbox WHERE consumer = 'payment') + "
+            "(SELECT coalesce(sum(attempts), 0) FROM processed_events WHERE consumer = 'payment')");
   CHECK(attempts < 40);
 
   gateway.SetFaults({{"error_rate", 0.0}});
@@ -243,7 +253,14 @@ TEST_CASE("work still in flight when the grace period ends is released for other
   gateway.SetFaults({{"latency_ms", 0}});
   WorkerProcess next(url, "payment",
                      GatewayEnv(gateway, {{"REDRIVE_WORKER_MAX_ATTEMPTS", "1000"}}));
-  CHECK(WaitForValue(url, "SELECT attempts > 1 FROM outbox WHERE aggregate_id = '" + order + "'",
+  // The row, or once completed its record (the row is then gone).
+  CHECK(WaitForValue(url,
+                     "SELECT max(attempts) > 1 FROM (SELECT attempts FROM outbox WHERE "
+                     "consumer = 'payment' AND aggregate_id = '" +
+                         order +
+                         "' UNION ALL SELECT attempts FROM processed_events WHERE consumer = "
+                         "'payment' AND aggregate_id = '" +
+                         order + "') a",
                      "t", 5s));
   CHECK(WaitForValue(url, "SELECT state FROM orders WHERE id = '" + order + "'", "PAID", 20s));
   CHECK(gateway.LedgerOrders().at(order).at("captures").get<int>() == 1);
@@ -290,7 +307,7 @@ TEST_CASE("a crash at each failpoint is recovered through lease expiry with one 
       // What the controller does for a dead worker's claim: give the row back.
       Execute(url,
               "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL "
-              "WHERE completed_at IS NULL AND dead_at IS NULL");
+              "WHERE dead_at IS NULL");
       WorkerProcess survivor(url, "payment", GatewayEnv(gateway));
       CHECK(WaitForValue(url, "SELECT state FROM orders WHERE id = '" + order + "'", "PAID"));
       CHECK(gateway.LedgerOrders().at(order).at("captures").get<int>() == 1);
@@ -316,9 +333,12 @@ TEST_CASE("a retry whose first charge is past key retention is dead-lettered, ne
   REQUIRE(worker.WaitReady());
 
   CHECK(WaitForValue(url,
-                     "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND "
-                     "(completed_at IS NOT NULL OR dead_at IS NOT NULL)",
+                     "SELECT (SELECT count(*) FROM outbox WHERE consumer = 'payment' AND "
+                     "dead_at IS NOT NULL) + (SELECT count(*) FROM processed_events WHERE "
+                     "consumer = 'payment')",
                      "2"));
+  CHECK(Count(url, "SELECT count(*) FROM outbox WHERE consumer = 'payment' AND dead_at IS NULL") ==
+        0);
   CHECK(QueryValue(url,
                    "SELECT reason || ' ' || last_error FROM dead_letter_events d "
                    "JOIN orders o ON o.id = d.aggregate_id WHERE o.amount_cents = 1001") ==

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/pg/migrations.hpp"
+#include "core/pg/outbox_store.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/redrive_processes.hpp"
 #include "tests/support/webhook_receiver.hpp"
@@ -191,11 +192,7 @@ TEST_CASE(
       "INSERT INTO orders (customer_id, amount_cents, currency, state, version, updated_at) "
       "VALUES ('stuck', 1200, 'USD', 'PAYMENT_PENDING', 2, now() - interval '1 hour') "
       "RETURNING id");
-  // rows past retention for the janitor,
-  Execute(owner,
-          "INSERT INTO outbox (event_id, consumer, event_type, payload, completed_at) "
-          "SELECT gen_random_uuid(), 'archive', 'Old', '{}', now() - interval '200 hours' "
-          "FROM generate_series(1, 3)");
+  // records past retention for the janitor (completed outbox rows are deleted at once),
   Execute(owner,
           "INSERT INTO processed_events (event_id, consumer, processed_at) "
           "SELECT gen_random_uuid(), 'archive', now() - interval '200 hours' "
@@ -233,17 +230,23 @@ TEST_CASE(
         },
         30s));
   }
-  CHECK(Count(owner, "SELECT count(*) FROM outbox WHERE consumer = 'archive'") == 0);
   CHECK(Count(owner, "SELECT count(*) FROM processed_events WHERE consumer = 'archive'") == 0);
+  // The janitor leaves live work alone, however old.
+  CHECK(Count(owner, "SELECT count(*) FROM outbox WHERE consumer = 'ledger'") == 1);
   CHECK(controller.Metric("redrive_leader") == 1);
   CHECK(QueryValue(owner,
                    "SELECT holder FROM controller_leases WHERE name = "
                    "'redrive-controller'") != "");
-  // The webhook worker delivered each settlement and completed its event.
+  // The webhook worker delivered each settlement and completed its event: the row deleted,
+  // the event recorded, both as redrive_worker.
   CHECK(WaitForValue(owner,
-                     "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND completed_at IS "
-                     "NOT NULL",
+                     "SELECT count(*) FROM processed_events WHERE consumer = 'webhook' AND "
+                     "event_type IN ('PaymentSucceeded', 'PaymentFailed') AND attempts >= 1",
                      "3"));
+  CHECK(Count(owner, "SELECT count(*) FROM outbox WHERE consumer = 'webhook'") == 0);
+  CHECK(Count(owner,
+              "SELECT count(*) FROM processed_events WHERE consumer = 'payment' AND "
+              "aggregate_id IS NOT NULL") >= 3);
   CHECK(receiver.RequestCount() >= 3);
 
   // The sessions really were the login users (the grants were what made it work).
@@ -325,12 +328,23 @@ TEST_CASE("security: every role is refused, with SQLSTATE 42501, what is not its
                         "NULL, '{}')",
                         "INSERT INTO processed_events (event_id, consumer) VALUES "
                         "(gen_random_uuid(), 'payment') ON CONFLICT (event_id, consumer) DO "
-                        "NOTHING"});
+                        "NOTHING",
+                        // A completion (schema/006): the row deleted, the event recorded with
+                        // what the row held.
+                        "DELETE FROM outbox WHERE id = 1",
+                        "INSERT INTO processed_events (event_id, consumer, aggregate_id, "
+                        "event_type, attempts, queued_at) VALUES (gen_random_uuid(), 'payment', "
+                        "gen_random_uuid(), 'OrderCreated', 1, now())",
+                        "WITH done AS (DELETE FROM outbox WHERE id = ANY('{1}'::bigint[]) AND "
+                        "dead_at IS NULL RETURNING event_id, consumer, aggregate_id, event_type, "
+                        "attempts, created_at) INSERT INTO processed_events (event_id, consumer, "
+                        "aggregate_id, event_type, attempts, queued_at) SELECT * FROM done ON "
+                        "CONFLICT (event_id, consumer) DO NOTHING"});
   CheckForbidden(worker, {
                              "SELECT customer_id FROM orders",
                              "SELECT * FROM orders",
                              "UPDATE orders SET redrive_count = 0",
-                             "DELETE FROM outbox",
+                             "UPDATE processed_events SET attempts = 0",
                              "DELETE FROM processed_events",
                              "SELECT * FROM dead_letter_events",
                              "SELECT * FROM redrive_log",
@@ -345,7 +359,7 @@ TEST_CASE("security: every role is refused, with SQLSTATE 42501, what is not its
                 "UPDATE controller_leases SET holder = 'c', epoch = epoch + 1",
                 "UPDATE orders SET state = 'NEEDS_REVIEW', version = version + 1, redrive_count "
                 "= redrive_count + 1",
-                "DELETE FROM outbox WHERE completed_at IS NOT NULL",
+                "DELETE FROM processed_events WHERE processed_at < now() - interval '168 hours'",
                 "INSERT INTO redrive_log (actor, rule, outcome) VALUES ('c', 'janitor', "
                 "'applied')"});
   CheckForbidden(controller, {
@@ -448,4 +462,35 @@ TEST_CASE(
                    "SELECT count(*) FROM pg_roles WHERE rolname LIKE "
                    "'redrive\\_%' AND NOT rolcanlogin") == "3");
   std::filesystem::remove_all(log_dir);
+}
+
+// Completing deletes the outbox row and records the event with the row's order, type,
+// attempts and queueing time (schema/006): the workers' own statement, run as a worker.
+TEST_CASE("security: redrive_worker completes events: it deletes outbox rows and records them") {
+  PgCluster& cluster = SharedCluster();
+  MigratedDatabase database;
+  LoginUser worker(cluster, database, "worker", "redrive_worker");
+  const std::string owner = database.Url();
+  const std::string order = PlaceOrder(owner, 1000);
+  const std::string id = QueryValue(
+      owner, "UPDATE outbox SET attempts = 2 WHERE aggregate_id = '" + order + "' RETURNING id");
+  const std::string queued =
+      QueryValue(owner, "SELECT created_at::text FROM outbox WHERE id = " + id);
+
+  CHECK(QueryValue(owner, "SELECT has_table_privilege('redrive_worker', 'outbox', 'DELETE')") ==
+        "t");
+  for (const std::string column : {"aggregate_id", "event_type", "attempts", "queued_at"}) {
+    CAPTURE(column);
+    CHECK(QueryValue(owner, "SELECT has_column_privilege('redrive_worker', 'processed_events', '" +
+                                column + "', 'INSERT')") == "t");
+  }
+  {
+    pqxx::connection connection(worker.Url());
+    CHECK(redrive::pg::CompleteMany(connection, {std::stoll(id)}) == 1);
+  }
+  CHECK(QueryValue(owner, "SELECT count(*) FROM outbox") == "0");
+  CHECK(QueryValue(owner,
+                   "SELECT concat_ws('|', consumer, aggregate_id, event_type, attempts, "
+                   "queued_at) FROM processed_events") ==
+        "payment|" + order + "|OrderCreated|2|" + queued);
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/pg/outbox_store.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace redrive::testing {
@@ -127,6 +128,20 @@ void Execute(const std::string& database_url, const std::string& sql) {
 std::string PlaceOrder(const std::string& database_url, long long amount_cents) {
   return QueryValue(database_url, "SELECT place_order('test-customer', " +
                                       std::to_string(amount_cents) + ", 'USD')");
+}
+
+std::int64_t CompleteOutboxRows(const std::string& database_url, const std::string& where) {
+  pqxx::connection connection(database_url);
+  std::vector<std::int64_t> ids;
+  {
+    pqxx::read_transaction tx(connection);
+    for (const auto& row :
+         tx.exec("SELECT id FROM outbox WHERE dead_at IS NULL AND (" + where + ") ORDER BY id")) {
+      ids.push_back(row[0].as<std::int64_t>());
+    }
+  }
+  if (ids.empty()) return 0;
+  return pg::CompleteMany(connection, ids);
 }
 
 bool WaitForValue(const std::string& database_url, const std::string& sql,

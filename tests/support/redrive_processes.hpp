@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,10 @@ double MetricValue(int admin_port, const std::string& series);
 std::string QueryValue(const std::string& database_url, const std::string& sql);
 void Execute(const std::string& database_url, const std::string& sql);
 std::string PlaceOrder(const std::string& database_url, long long amount_cents = 1000);
+// Completes the live outbox rows that match `where` (an SQL condition on outbox) with the
+// workers' own statement (pg::CompleteMany): each row is deleted and its event recorded in
+// processed_events. Returns how many were completed.
+std::int64_t CompleteOutboxRows(const std::string& database_url, const std::string& where);
 // Polls until `sql` returns `expected` (as text).
 bool WaitForValue(const std::string& database_url, const std::string& sql,
                   const std::string& expected,

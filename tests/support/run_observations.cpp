@@ -9,14 +9,20 @@ namespace {
 
 constexpr const char* kOrders = "SELECT id::text, state FROM orders ORDER BY created_at";
 
+// Settlement events queued, whether still live in the outbox or already consumed (a completed
+// event leaves the outbox; its processed_events row keeps its order and type).
 constexpr const char* kSettledTwice = R"sql(
-SELECT aggregate_id::text FROM outbox
-WHERE consumer = 'webhook' AND event_type IN ('PaymentSucceeded', 'PaymentFailed')
+SELECT aggregate_id::text FROM (
+  SELECT event_id, aggregate_id FROM outbox
+  WHERE consumer = 'webhook' AND event_type IN ('PaymentSucceeded', 'PaymentFailed')
+  UNION
+  SELECT event_id, aggregate_id FROM processed_events
+  WHERE consumer = 'webhook' AND event_type IN ('PaymentSucceeded', 'PaymentFailed')
+) settlements
 GROUP BY aggregate_id HAVING count(*) > 1
 )sql";
 
-constexpr const char* kPendingOutbox =
-    "SELECT count(*) FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL";
+constexpr const char* kPendingOutbox = "SELECT count(*) FROM outbox WHERE dead_at IS NULL";
 
 constexpr const char* kDeadLettersWithoutReason =
     "SELECT count(*) FROM dead_letter_events WHERE coalesce(reason, '') = '' OR attempts < 1";

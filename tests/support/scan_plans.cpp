@@ -15,17 +15,16 @@ void SeedSettledHistory(const std::string& url, int orders, bool with_audit_rows
     SELECT 'bulk', 1000, 'USD', 'PAID', now() - interval '1 day', now() - interval '1 day'
     FROM generate_series(1, )sql" +
                    std::to_string(orders) + R"sql();
-    INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload, attempts,
-                        completed_at, created_at)
-    SELECT gen_random_uuid(), 'payment', 'OrderCreated', id, '{}', 1, now() - interval '1 hour',
+    INSERT INTO processed_events (event_id, consumer, processed_at, aggregate_id, event_type,
+                                  attempts, queued_at)
+    SELECT gen_random_uuid(), 'payment', now() - interval '1 hour', id, 'OrderCreated', 1,
            now() - interval '1 day'
     FROM orders;
-    INSERT INTO processed_events (event_id, consumer, processed_at)
-    SELECT event_id, consumer, now() - interval '1 hour' FROM outbox;
     INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, payload, reason,
                                     replayed_at)
-    SELECT id, event_id, consumer, event_type, payload, 'max_attempts', now()
-    FROM outbox WHERE id % 10 = 0;
+    SELECT n, event_id, consumer, event_type, '{}', 'max_attempts', now()
+    FROM (SELECT p.*, row_number() OVER () AS n FROM processed_events p) e
+    WHERE n % 10 = 0;
   )sql");
   if (with_audit_rows) {
     Execute(url, R"sql(

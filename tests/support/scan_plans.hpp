@@ -8,8 +8,9 @@
 namespace redrive::testing {
 
 // The rows that must not matter to any loop scan: `orders` settled orders from a day ago,
-// each with its completed payment event and idempotency record, a replayed dead letter for
-// every tenth event and, when asked, an audit row for every fourth order.
+// each with the processed_events record of its consumed payment event (a completed event
+// leaves the outbox), a replayed dead letter for every tenth event and, when asked, an audit
+// row for every fourth order.
 void SeedSettledHistory(const std::string& url, int orders, bool with_audit_rows);
 
 // EXPLAINs each scan with its sample arguments and CHECKs that it is served by its index

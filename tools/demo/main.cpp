@@ -287,8 +287,7 @@ int Run(const Options& options) {
   summary.webhooks =
       redrive::demo::CheckWebhooks(system.receiver().Requests(), system.webhook_secret());
   summary.webhook_events_completed = std::stoll(redrive::testing::QueryValue(
-      system.database_url(),
-      "SELECT count(*) FROM outbox WHERE consumer = 'webhook' AND completed_at IS NOT NULL"));
+      system.database_url(), "SELECT count(*) FROM processed_events WHERE consumer = 'webhook'"));
 
   // A re-driven order makes the best example: its timeline shows the controller's work.
   std::string example = redrive::testing::QueryValue(

@@ -13,7 +13,7 @@ constexpr const char* kOrdersByState = "SELECT state, count(*) FROM orders GROUP
 
 constexpr const char* kBacklog = R"sql(
 SELECT consumer, count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL
+FROM outbox WHERE dead_at IS NULL
 GROUP BY consumer ORDER BY consumer
 )sql";
 

@@ -1,2 +1,0 @@
-INSERT INTO processed_events (event_id, consumer) VALUES ($1, $2)
-ON CONFLICT (event_id, consumer) DO NOTHING
