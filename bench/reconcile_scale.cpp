@@ -60,8 +60,8 @@ constexpr const char* kInstance = "reconcile-scale-bench";
 // Renewed before every cycle, like the controller's elector does on its own thread.
 constexpr std::chrono::seconds kLease(600);
 // Orders were created over these 6 days, ending an hour ago: inside the default 168 h
-// retention, so the janitor finds nothing to trim and the outbox and processed_events hold a
-// row for every order (the steady state of a system whose janitor keeps up).
+// retention, so the janitor finds nothing to trim and processed_events holds a record of
+// every order's events (the steady state of a system whose janitor keeps up).
 constexpr std::int64_t kHistoryMs = 6LL * 24 * 3600 * 1000;
 constexpr std::int64_t kNewestAgeMs = 3600LL * 1000;
 
@@ -143,37 +143,28 @@ std::vector<LoadStep> LoadSteps(const Shape& shape) {
        "CASE WHEN stuck THEN NULL ELSE c + interval '1 second' END, "
        "0, c, c + interval '2 seconds' FROM " +
            OrderRows(shape)},
+      // Every event is consumed: the outbox holds live work only, and a consumed event's
+      // record is its processed_events row (schema/006). The primary key fills in order:
+      // event ids are time-ordered.
       {"payment events",
-       "INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload, attempts, "
-       "available_at, completed_at, created_at) "
+       "INSERT INTO processed_events (event_id, consumer, event_type, aggregate_id, attempts, "
+       "queued_at, processed_at) "
        "SELECT " +
            UuidFor("ms", kPaymentEventSalt) +
-           ", 'payment', 'OrderCreated', order_id, "
-           "jsonb_build_object('order_id', order_id, 'customer_id', customer, 'amount_cents', "
-           "amount, 'currency', currency), "
-           "1, c, c + interval '2 seconds', c FROM " +
+           ", 'payment', 'OrderCreated', order_id, 1, c, c + interval '2 seconds' FROM " +
            OrderRows(shape)},
-      // Every settled order's webhook event would double the outbox; a few thousand are
-      // enough for the webhook consumer to exist in every per-consumer scan.
+      // Every settled order's webhook record would double processed_events; a few thousand
+      // are enough for the webhook consumer to exist.
       {"webhook events",
-       "INSERT INTO outbox (event_id, consumer, event_type, aggregate_id, payload, attempts, "
-       "available_at, completed_at, created_at) "
+       "INSERT INTO processed_events (event_id, consumer, event_type, aggregate_id, attempts, "
+       "queued_at, processed_at) "
        "SELECT " +
            UuidFor("ms", kWebhookEventSalt) +
            ", 'webhook', CASE WHEN declined THEN 'PaymentFailed' ELSE 'PaymentSucceeded' END, "
-           "order_id, jsonb_build_object('order_id', order_id, 'status', CASE WHEN declined "
-           "THEN 'declined' ELSE 'succeeded' END, 'amount_cents', amount, 'currency', currency, "
-           "'charge_id', 'ch_' || g), "
-           "1, c + interval '2 seconds', c + interval '3 seconds', c + interval '2 seconds' "
-           "FROM " +
+           "order_id, 1, c + interval '2 seconds', c + interval '3 seconds' FROM " +
            OrderRows(shape) + " WHERE NOT stuck AND g % " + Number(webhook_step) + " = " +
            Number(webhook_step / 2) + " AND g / " + Number(webhook_step) + " < " +
            Number(shape.webhooks)},
-      // Written with the effect, so one per completed event. The outbox heap is in insertion
-      // order, which is event-id order per consumer: the primary key fills in order too.
-      {"processed_events",
-       "INSERT INTO processed_events (event_id, consumer, processed_at) "
-       "SELECT event_id, consumer, completed_at FROM outbox WHERE completed_at IS NOT NULL"},
   };
 }
 
@@ -264,9 +255,6 @@ class ScaleDatabase {
       pqxx::nontransaction tx(connection_);
       now_ms =
           tx.exec1("SELECT floor(extract(epoch FROM now()) * 1000)::bigint")[0].as<std::int64_t>();
-      // The outbox_notify trigger would queue a NOTIFY per row for nobody: no worker listens
-      // to a bench database. Only the load skips it; the tables stay logged as in production.
-      tx.exec0("SET session_replication_role = replica");
       tx.exec0("SET work_mem = '256MB'");
       tx.exec0("SET maintenance_work_mem = '1GB'");
     }
@@ -728,7 +716,7 @@ int main(int argc, char** argv) {
       ("cycles", po::value(&settings.cycles)->default_value(settings.cycles),
        "measured cycles per database, after one warm-up cycle each")
       ("webhooks", po::value(&settings.webhooks)->default_value(settings.webhooks),
-       "completed webhook outbox rows in each database")
+       "consumed webhook events (processed_events rows) in each database")
       ("budget", po::value(&settings.budget)->default_value(settings.budget),
        "controller.redrive_budget; 0: --stuck, enough to act on every stuck order")
       ("plans", po::bool_switch(&settings.plans), "print every scan's plan in the large database");

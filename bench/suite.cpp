@@ -425,7 +425,8 @@ nlohmann::json RunNode(const Settings& settings, const std::string& script,
 
 // ---- pgbench ---------------------------------------------------------------------------------
 
-// A statement of bench/pgbench/ with its $n parameters named for pgbench (:name).
+// A statement of bench/pgbench/ with its $n parameters named for pgbench (:name); the name
+// NULL binds a NULL (pgbench variables cannot hold one).
 std::string Bind(const std::string& sql, const std::vector<std::string>& names) {
   std::string out;
   for (std::size_t i = 0; i < sql.size(); ++i) {
@@ -436,7 +437,7 @@ std::string Bind(const std::string& sql, const std::vector<std::string>& names) 
       const std::size_t index = std::stoul(sql.substr(i + 1, end - i - 1));
       if (index == 0 || index > names.size())
         throw std::runtime_error("unbound $" + sql.substr(i + 1, end - i - 1));
-      out += ":" + names[index - 1];
+      out += names[index - 1] == "NULL" ? "NULL" : ":" + names[index - 1];
       i = end - 1;
     } else {
       out += sql[i];
@@ -457,6 +458,13 @@ class Statements {
   std::string dir_;
 };
 
+// The claim's parameters as pgbench names. Its queue position (the worker's ClaimCursor)
+// is NULL: a pgbench client holds nothing between its claim and its completion, so it has
+// no claimed rows to skip at the head of the queue.
+std::vector<std::string> ClaimParameters(const std::string& consumer_var) {
+  return {consumer_var, "batch", "client_id", "lease", "max_payload", "NULL", "NULL"};
+}
+
 // What a pgbench claim keeps: the claimed ids as one array (<prefix>ids), which is all a
 // batch completion needs, or also each event's id, event id and order id in variables
 // <prefix>id<k> / <prefix>ev<k> / <prefix>agg<k> (0 or '' past the end of a short batch),
@@ -470,14 +478,14 @@ std::string ClaimAndKeep(const Statements& sql, const std::string& consumer_var,
   if (keep == Keep::kEventsAndOrders) {
     for (int k = 1; k <= batch; ++k) {
       const std::string n = std::to_string(k);
-      columns += "coalesce(ids[" + n + "], 0) AS " + prefix + "id" + n + ", coalesce(evs[" + n +
+      columns += "coalesce(ids[" + n + "], 0) AS " + prefix + "id" + n + ", '{' || coalesce(ids[" +
+                 n + "], 0) || '}' AS " + prefix + "one" + n + ", coalesce(evs[" + n +
                  "], '') AS " + prefix + "ev" + n + ", coalesce(aggs[" + n + "], '') AS " + prefix +
                  "agg" + n + ",\n       ";
     }
   }
   columns += "coalesce(ids, '{}') AS " + prefix + "ids";
-  return "WITH claimed AS (\n" +
-         Bind(sql("claim"), {consumer_var, "batch", "client_id", "lease", "max_payload"}) +
+  return "WITH claimed AS (\n" + Bind(sql("claim"), ClaimParameters(consumer_var)) +
          "\n)\nSELECT " + columns +
          "\nFROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(event_id::text ORDER BY id) "
          "AS evs, array_agg(aggregate_id::text ORDER BY id) AS aggs FROM claimed) batch \\gset\n";
@@ -497,20 +505,12 @@ std::string NoopScript(const Statements& sql, int batch) {
          AsyncCommit(Bind(sql("complete_many"), {"ids"}) + ";\n");
 }
 
-// Reference only: the same claim, then the whole batch completed in one transaction (what
-// graphile-worker's and pg-boss's batched completion do).
+// Reference only: the same claim, then the whole batch completed, both committed
+// synchronously (what graphile-worker's and pg-boss's batched completion do).
 std::string BatchedCompletionScript(const Statements& sql) {
-  return "WITH claimed AS (\n" +
-         Bind(sql("claim"), {"consumer", "batch", "client_id", "lease", "max_payload"}) +
-         "\n)\nSELECT coalesce(array_agg(id), '{}') AS ids, coalesce(array_agg(event_id), '{}') "
-         "AS evs FROM claimed \\gset\n"
-         "BEGIN;\n"
-         "UPDATE outbox SET completed_at = now(), claimed_by = NULL, claimed_until = NULL, "
-         "last_error = NULL WHERE id = ANY (:ids::bigint[]) AND completed_at IS NULL AND dead_at "
-         "IS NULL;\n"
-         "INSERT INTO processed_events (event_id, consumer) SELECT unnest(:evs::uuid[]), "
-         ":consumer ON CONFLICT (event_id, consumer) DO NOTHING;\n"
-         "END;\n";
+  return "WITH claimed AS (\n" + Bind(sql("claim"), ClaimParameters("consumer")) +
+         "\n)\nSELECT coalesce(array_agg(id), '{}') AS ids FROM claimed \\gset\n" +
+         Bind(sql("complete_many"), {"ids"}) + ";\n";
 }
 
 // What the payment and webhook consumers do for one batch of orders, less the HTTP calls:
@@ -531,8 +531,7 @@ std::string PipelineScript(const Statements& sql, int batch) {
         Bind(sql("queue_webhook"), {order, "succeeded_type", "succeeded", "o" + n + "_amount_cents",
                                     "o" + n + "_currency", "charge_id", "ev" + n}) +
         ";\n";
-    script += Bind(sql("complete"), {"id" + n}) + ";\n" +
-              Bind(sql("record_processed"), {"ev" + n, "payment"}) + ";\nEND;\n\\endif\n";
+    script += Bind(sql("complete_many"), {"one" + n}) + ";\nEND;\n\\endif\n";
   }
   script += AsyncCommit(ClaimAndKeep(sql, "webhook", batch, "w", Keep::kIds));
   script += AsyncCommit(Bind(sql("complete_many"), {"wids"}) + ";\n");
@@ -785,8 +784,8 @@ double DrainRedrive(t::PgCluster& cluster, const Settings& s, int batch_size,
       StartWorker("noop", WorkerEnv(db.Url(), s.concurrency, batch_size, s.pool_size), dir);
   const long polls =
       WaitFor(db.connection(),
-              "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE consumer = 'noop' AND completed_at "
-              "IS NULL AND dead_at IS NULL LIMIT 1) left_over",
+              "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE consumer = 'noop' AND dead_at IS "
+              "NULL LIMIT 1) left_over",
               s.timeout, {worker.get()});
   const double elapsed = SecondsSince(started);
   if (const std::string stop = worker->Stop(); !stop.empty()) {
@@ -868,7 +867,7 @@ double NoopLimit(t::PgCluster& cluster, const Settings& s, const std::string& sc
   const PgbenchRun run = RunPgbench(db.Url(), script, mode, clients, per_client, vars,
                                     LogDir(log_root, name), name, s.timeout);
   const long completed =
-      Count(db.connection(), "SELECT count(*) FROM outbox WHERE completed_at IS NOT NULL");
+      Count(db.connection(), "SELECT count(*) FROM processed_events WHERE consumer = 'noop'");
   if (completed != total) {
     Log("  note: " + name + " completed " + std::to_string(completed) + " of " +
         std::to_string(total));
@@ -896,8 +895,7 @@ void RunLimit(t::PgCluster& cluster, const Settings& s, const std::string& log_r
           auto worker = StartWorker(
               "noop", WorkerEnv(db.Url(), s.concurrency, s.batch_size, s.pool_size), dir);
           const long polls =
-              WaitFor(db.connection(),
-                      "SELECT count(*) FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL",
+              WaitFor(db.connection(), "SELECT count(*) FROM outbox WHERE dead_at IS NULL",
                       s.timeout, {worker.get()});
           worker->Stop();
           db.WaitAlone();
@@ -956,15 +954,14 @@ void RunLimit(t::PgCluster& cluster, const Settings& s, const std::string& log_r
 // Orders whose webhook has not been delivered yet. Costly (a probe per order): only once,
 // after a pgbench run.
 const char* kWebhooksLeft =
-    "SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM outbox w WHERE "
-    "w.aggregate_id = o.id AND w.consumer = 'webhook' AND w.completed_at IS NOT NULL)";
+    "SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM processed_events w WHERE "
+    "w.aggregate_id = o.id AND w.consumer = 'webhook')";
 // What the workers poll against: 0 once no outbox row is unfinished. A payment event
 // completes in the transaction that queues the order's webhook event, so no unfinished row
 // left means every placed order was paid and its webhook delivered (dead letters are
 // checked afterwards).
 const char* kAnyUnfinished =
-    "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL "
-    "LIMIT 1) unfinished";
+    "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE dead_at IS NULL LIMIT 1) unfinished";
 
 struct Pipeline {
   std::unique_ptr<Gateway> gateway;
@@ -1041,7 +1038,7 @@ void RunPipeline(t::PgCluster& cluster, const Settings& s, const std::string& lo
     r.pipeline_statements = CheckStatements(
         cluster, db.name(), items, sql,
         {"claim", "read_order", "mark_charge_requested", "settle_order", "queue_webhook",
-         "complete", "record_processed", "complete_many"},
+         "complete_many"},
         [&] {
           Pipeline p;
           const long before = db.Transactions();
@@ -1119,10 +1116,12 @@ void RunPipeline(t::PgCluster& cluster, const Settings& s, const std::string& lo
 // Records when each outbox row was claimed (the claim UPDATE, before its commit): a lower
 // bound for handler start. Bench databases only.
 const char* kClaimProbe = R"sql(
-CREATE TABLE bench_claims (id bigint PRIMARY KEY, claimed_at timestamptz NOT NULL);
+CREATE TABLE bench_claims (id bigint PRIMARY KEY, event_id uuid NOT NULL,
+                           claimed_at timestamptz NOT NULL);
 CREATE FUNCTION bench_record_claim() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO bench_claims VALUES (NEW.id, clock_timestamp()) ON CONFLICT DO NOTHING;
+  INSERT INTO bench_claims VALUES (NEW.id, NEW.event_id, clock_timestamp())
+  ON CONFLICT DO NOTHING;
   RETURN NULL;
 END
 $$;
@@ -1155,21 +1154,21 @@ void RunLatency(t::PgCluster& cluster, const Settings& s, const std::string& log
       pqxx::nontransaction tx(producer);
       tx.exec_prepared("enqueue");
     });
-    WaitFor(db.connection(),
-            "SELECT count(*) FROM outbox WHERE completed_at IS NULL AND dead_at IS NULL", s.timeout,
+    WaitFor(db.connection(), "SELECT count(*) FROM outbox WHERE dead_at IS NULL", s.timeout,
             {worker.get()});
     worker->Stop();
     const std::string samples =
-        "FROM outbox o JOIN bench_claims c USING (id) WHERE o.id > " + std::to_string(warmup);
-    // created_at is the producer's INSERT (its transaction's start); completed_at is the
-    // start of the transaction the handler opens first thing: an upper bound for handler
-    // start. The claim's own clock is the lower bound.
+        "FROM processed_events p JOIN bench_claims c USING (event_id) WHERE c.id > " +
+        std::to_string(warmup);
+    // queued_at is the outbox row's created_at, the producer's INSERT (its transaction's
+    // start); processed_at is the start of the transaction the handler opens first thing:
+    // an upper bound for handler start. The claim's own clock is the lower bound.
     r.redrive_start = DbPercentiles(
         db.connection(),
-        "SELECT extract(epoch FROM o.completed_at - o.created_at) * 1000 AS ms " + samples);
+        "SELECT extract(epoch FROM p.processed_at - p.queued_at) * 1000 AS ms " + samples);
     r.redrive_claim = DbPercentiles(
         db.connection(),
-        "SELECT extract(epoch FROM c.claimed_at - o.created_at) * 1000 AS ms " + samples);
+        "SELECT extract(epoch FROM c.claimed_at - p.queued_at) * 1000 AS ms " + samples);
     Log("  redrive noop: enqueue->claim p50 " + Fmt("%.2f", r.redrive_claim.p50) + " p99 " +
         Fmt("%.2f", r.redrive_claim.p99) + " ms; enqueue->handler (completion tx start) p50 " +
         Fmt("%.2f", r.redrive_start.p50) + " p99 " + Fmt("%.2f", r.redrive_start.p99) + " ms");
@@ -1514,7 +1513,8 @@ std::string Table(const Settings& s, const Results& r, const std::string& pg_ver
          "unfinished job, inside their driver.\n"
       << "- enqueue->handler start: redrive's noop consumer records no handler timestamp, so "
          "it is measured in the database: outbox.created_at (the producer's INSERT) to "
-         "completed_at (the start of the transaction the handler opens first): an upper "
+         "processed_events.processed_at (the start of the transaction the handler opens "
+         "first): an upper "
          "bound. enqueue->claim (a bench-only trigger's clock_timestamp() in the claim UPDATE) "
          "is the lower bound. The peers measure in process, from before addJob()/send() to "
          "handler start.\n"

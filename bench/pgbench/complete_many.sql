@@ -1,9 +1,10 @@
 WITH done AS (
-  UPDATE outbox
-  SET completed_at = now(), claimed_by = NULL, claimed_until = NULL, last_error = NULL
-  WHERE id = ANY($1::bigint[]) AND completed_at IS NULL AND dead_at IS NULL
-  RETURNING event_id, consumer
+  DELETE FROM outbox
+  WHERE id = ANY($1::bigint[]) AND dead_at IS NULL
+  RETURNING event_id, consumer, aggregate_id, event_type, attempts, created_at
+), recorded AS (
+  INSERT INTO processed_events (event_id, consumer, aggregate_id, event_type, attempts, queued_at)
+  SELECT event_id, consumer, aggregate_id, event_type, attempts, created_at FROM done
+  ON CONFLICT (event_id, consumer) DO NOTHING
 )
-INSERT INTO processed_events (event_id, consumer)
-SELECT event_id, consumer FROM done
-ON CONFLICT (event_id, consumer) DO NOTHING
+SELECT count(*) FROM done
