@@ -354,21 +354,9 @@ TEST_CASE("every controller scan is served by its partial index in a large datab
   MigratedDatabase database;
   const std::string url = database.Url();
   // The rows that do not matter (inside retention), then a few that do. Consumed events are
-  // records, not outbox rows; what piles up in the outbox itself is dead rows, which stay:
-  // here the webhook events of 50,000 settled orders that a gone subscriber rejected, their
-  // dead letters discarded.
+  // records, not outbox rows; dead rows stay in the outbox.
   SeedSettledHistory(url, 200000, /*with_audit_rows=*/false);
-  Execute(url, R"sql(
-    INSERT INTO outbox (consumer, event_type, aggregate_id, payload, attempts, last_error,
-                        created_at, available_at, dead_at)
-    SELECT 'webhook', 'PaymentSucceeded', id, '{}', 1, 'subscriber_410',
-           now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
-    FROM orders LIMIT 50000;
-    INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, aggregate_id,
-                                    payload, reason, attempts, discarded_at)
-    SELECT id, event_id, consumer, event_type, aggregate_id, payload, 'subscriber_410', 1, now()
-    FROM outbox;
-  )sql");
+  SeedDeadWebhooks(url, 50000);
   for (int i = 0; i < 20; ++i) PlaceOrder(url);
   Execute(url, R"sql(
     UPDATE outbox SET claimed_by = 'worker-1', claimed_until = now() + interval '30 seconds'

@@ -35,6 +35,21 @@ void SeedSettledHistory(const std::string& url, int orders, bool with_audit_rows
   }
 }
 
+void SeedDeadWebhooks(const std::string& url, int orders) {
+  Execute(url, R"sql(
+    INSERT INTO outbox (consumer, event_type, aggregate_id, payload, attempts, last_error,
+                        created_at, available_at, dead_at)
+    SELECT 'webhook', 'PaymentSucceeded', id, '{}', 1, 'subscriber_410',
+           now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
+    FROM orders LIMIT )sql" +
+                   std::to_string(orders) + R"sql(;
+    INSERT INTO dead_letter_events (outbox_id, event_id, consumer, event_type, aggregate_id,
+                                    payload, reason, attempts, discarded_at)
+    SELECT id, event_id, consumer, event_type, aggregate_id, payload, 'subscriber_410', 1, now()
+    FROM outbox;
+  )sql");
+}
+
 void CheckScansUseTheirIndexes(const std::string& url,
                                const std::vector<pg::ControllerScan>& scans) {
   pqxx::connection connection(url);

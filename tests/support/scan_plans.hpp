@@ -13,6 +13,11 @@ namespace redrive::testing {
 // row for every fourth order.
 void SeedSettledHistory(const std::string& url, int orders, bool with_audit_rows);
 
+// What piles up in the outbox itself: dead rows, which stay. Here the webhook events of
+// `orders` of the seeded orders that a gone subscriber rejected, their dead letters
+// discarded.
+void SeedDeadWebhooks(const std::string& url, int orders);
+
 // EXPLAINs each scan with its sample arguments and CHECKs that it is served by its index
 // (or one of the '|'-separated alternatives) and reads no redrive table whole.
 void CheckScansUseTheirIndexes(const std::string& url,
