@@ -1,6 +1,7 @@
 #include "core/pg/outbox_health.hpp"
 
 #include <pqxx/pqxx>
+#include <stdexcept>
 
 namespace redrive::pg {
 namespace {
@@ -121,9 +122,9 @@ struct JanitorStatements {
 JanitorStatements Statements(RetainedTable table) {
   switch (table) {
     case RetainedTable::kProcessedEvents:
-      break;
+      return {.delete_batch = kDeleteProcessedEvents, .count = kCountProcessedEvents};
   }
-  return {.delete_batch = kDeleteProcessedEvents, .count = kCountProcessedEvents};
+  throw std::logic_error("janitor: unknown retained table");
 }
 
 int HoursParameter(std::chrono::hours retention) {
