@@ -16,9 +16,23 @@ namespace redrive::pg {
 // it are consumed; no row is lost, only recovered later.
 inline constexpr int kClaimHeadRows = 50000;
 
-// A CTE list that ends with `head`: the first kClaimHeadRows available, live rows of every
-// consumer with live rows (a skip scan of the index: one probe per consumer), with the
-// columns lease recovery and status read. Follow it with `SELECT ... FROM head`.
+// The head of one consumer's queue: its first kClaimHeadRows available, live rows, in claim
+// order, with the columns lease recovery, status and a draining worker read. `consumer` is
+// an SQL expression (a parameter, or a column of an outer query).
+inline std::string ClaimHeadOf(const std::string& consumer) {
+  return R"sql(
+    SELECT o.id, o.event_id, o.consumer, o.aggregate_id, o.attempts, o.claimed_by,
+           o.claimed_until
+    FROM outbox o
+    WHERE o.consumer = )sql" +
+         consumer + R"sql( AND o.dead_at IS NULL AND o.available_at <= now()
+    ORDER BY o.available_at, o.id
+    LIMIT )sql" +
+         std::to_string(kClaimHeadRows) + "\n";
+}
+
+// A CTE list that ends with `head`: the head of every consumer with live rows (a skip scan
+// of the index: one probe per consumer). Follow it with `SELECT ... FROM head`.
 inline const std::string kClaimHeadCte = R"sql(
 WITH RECURSIVE consumers AS (
   (SELECT consumer FROM outbox WHERE dead_at IS NULL ORDER BY consumer LIMIT 1)
@@ -32,15 +46,8 @@ WITH RECURSIVE consumers AS (
 head AS (
   SELECT h.*
   FROM consumers c
-  CROSS JOIN LATERAL (
-    SELECT o.id, o.event_id, o.consumer, o.aggregate_id, o.attempts, o.claimed_by,
-           o.claimed_until
-    FROM outbox o
-    WHERE o.consumer = c.consumer AND o.dead_at IS NULL AND o.available_at <= now()
-    ORDER BY o.available_at, o.id
-    LIMIT )sql" + std::to_string(kClaimHeadRows) +
-                                         R"sql(
-  ) h
+  CROSS JOIN LATERAL ()sql" + ClaimHeadOf("c.consumer") +
+                                         R"sql(  ) h
   WHERE c.consumer IS NOT NULL
 )
 )sql";

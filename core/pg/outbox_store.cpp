@@ -80,11 +80,8 @@ SELECT id, event_id, consumer, event_type, aggregate_id, payload, $2, $3, attemp
 const std::string kReleaseAll = R"sql(
 UPDATE outbox
 SET claimed_by = NULL, claimed_until = NULL, available_at = now()
-WHERE id IN (SELECT id FROM outbox
-             WHERE consumer = $2 AND dead_at IS NULL AND available_at <= now()
-             ORDER BY available_at, id
-             LIMIT )sql" + std::to_string(kClaimHeadRows) +
-                                R"sql()
+WHERE id IN (SELECT h.id FROM ()sql" +
+                                ClaimHeadOf("$2") + R"sql() h)
   AND claimed_by = $1 AND dead_at IS NULL
 )sql";
 
@@ -117,6 +114,7 @@ std::vector<ClaimedEvent> Claim(pqxx::connection_base& connection, const ClaimRe
   pqxx::work tx(connection, "claim");
   tx.exec(kAsyncCommit);
   const auto lease = static_cast<double>(request.lease.count());
+  // libpqxx 6 has no optional parameters: a NULL is passed as nullptr, so two calls.
   const pqxx::result rows =
       request.after ? tx.exec_params(kClaim, request.consumer, request.limit, request.instance_id,
                                      lease, request.max_payload_bytes,
